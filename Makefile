@@ -1,0 +1,43 @@
+# Two commands for a newcomer: `make serve` and `make test`. Everything else is detail.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1:8000
+
+.PHONY: help setup serve build build-fresh build-noexec test lock clean
+.DEFAULT_GOAL := help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(STAMP)  ## create .venv from the lock file
+
+serve: $(STAMP)  ## build with every snippet executed, then serve on 127.0.0.1:8000
+	$(BIN)/mkdocs serve --strict --dev-addr $(HOST)
+
+build: $(STAMP)  ## build the static site into site/ (cached snippet results are reused)
+	$(BIN)/mkdocs build --strict
+
+build-fresh: $(STAMP)  ## build, re-running every snippet
+	SNIPPETS_FRESH=1 $(BIN)/mkdocs build --strict
+
+build-noexec: $(STAMP)  ## build without running snippets (layout work only)
+	SNIPPETS_EXECUTE=0 $(BIN)/mkdocs build
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:  ## remove the venv, the site and every cache
+	rm -rf $(VENV) site .cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Runnable demos, one subpackage per episode: ``python -m snippets.<episode>.<demo>``."""
