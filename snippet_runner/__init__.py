@@ -1,0 +1,1 @@
+"""Site machinery: the MkDocs plugin that runs snippets and notebooks at build time."""

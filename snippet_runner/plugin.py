@@ -1,0 +1,180 @@
+"""MkDocs plugin: turn ```snippet fences into source + real output + verified claims.
+
+A fence names a snippet file (relative to ``snippets/``) and options::
+
+    ```snippet
+    path: threads/io_bound.py
+    timeout: 20
+    hl_lines: 12 14
+    ```
+
+The plugin shows the file, runs it in its own process (see ``runner``), shows the
+command and its stdout, inlines the figures it drew, and ends the page with a
+"Verified at build" table of every claim its snippets checked.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+from mkdocs.config import config_options
+from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+
+from snippet_runner import notebooks
+from snippet_runner.runner import SnippetFailure, SnippetRun, run_snippet
+
+log = logging.getLogger("mkdocs.plugins.snippets-runner")
+
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,})snippet[ \t]*\n(?P<body>.*?)\n(?P=indent)(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+OPTIONS = {"path", "timeout", "hl_lines", "source"}
+
+
+class SnippetRunnerConfig(Config):
+    snippets_dir = config_options.Type(str, default="snippets")
+    cache_dir = config_options.Type(str, default=".cache/snippets")
+    timeout = config_options.Type((int, float), default=30)
+    notebook_timeout = config_options.Type((int, float), default=60)
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.lower() not in {"0", "no", "off", ""}
+
+
+def environment_stamp() -> str:
+    gil = getattr(sys, "_is_gil_enabled", None)
+    build = "free-threaded, GIL disabled" if gil and not gil() else "GIL enabled"
+    return (f"{platform.python_implementation()} {platform.python_version()} "
+            f"({build}) on {platform.system()} {platform.release()} "
+            f"{platform.machine()}, {os.cpu_count()} cores")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+def _fenced(language: str, text: str, attrs: str = "") -> str:
+    fence = "`" * max(3, _longest_backtick_run(text) + 1)
+    return f"{fence}{language}{(' ' + attrs) if attrs else ''}\n{text}\n{fence}"
+
+
+def _cell(text: str) -> str:
+    return html.escape(text).replace("|", "&#124;").replace("\n", " ")
+
+
+class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
+    def on_config(self, config):
+        self.root = Path(config.config_file_path).resolve().parent
+        self.snippets = self.root / self.config.snippets_dir
+        cache = self.root / self.config.cache_dir
+        self.execute = _env_flag("SNIPPETS_EXECUTE", True)
+        self.fresh = _env_flag("SNIPPETS_FRESH", False)
+        self.cache_dir = cache
+        self.ran: list[str] = []
+        if str(self.snippets) not in config.watch:
+            config.watch.append(str(self.snippets))
+        return config
+
+    def on_files(self, files, config):
+        notebooks.execute_notebooks(
+            files, self.root, self.cache_dir.parent / "notebooks",
+            timeout=self.config.notebook_timeout, execute=self.execute,
+            fresh=self.fresh)
+        return files
+
+    def on_page_markdown(self, markdown, page, config, files):
+        claims: list[dict] = []
+        docs = Path(config.docs_dir).resolve()
+        page_path = f"{docs.relative_to(self.root)}/{page.file.src_uri}"
+
+        def replace(match: re.Match) -> str:
+            options = self._options(match["body"], page_path)
+            rendered = self._render(options, claims, page_path)
+            indent = match["indent"]
+            return "\n".join(indent + line if line else line
+                             for line in rendered.splitlines())
+
+        markdown = FENCE.sub(replace, markdown)
+        if claims:
+            markdown += self._verified_table(claims)
+        return markdown
+
+    def _options(self, body: str, page_path: str) -> dict[str, str]:
+        options = {}
+        for line in body.strip().splitlines():
+            key, sep, value = line.strip().partition(":")
+            if not sep or key.strip() not in OPTIONS:
+                raise PluginError(f"{page_path}: bad snippet option line {line!r}; "
+                                  f"use 'key: value' with keys {sorted(OPTIONS)}")
+            options[key.strip()] = value.strip()
+        if "path" not in options:
+            raise PluginError(f"{page_path}: a snippet fence needs 'path: <file>'")
+        file = self.snippets / options["path"]
+        if not file.is_file():
+            raise PluginError(f"{page_path}: snippet file not found: {file}")
+        return options
+
+    def _render(self, options: dict[str, str], claims: list[dict], page: str) -> str:
+        rel = f"{self.config.snippets_dir}/{options['path']}"
+        source = (self.root / rel).read_text(encoding="utf-8").rstrip("\n")
+        attrs = f'title="{rel}" linenums="1"'
+        if options.get("hl_lines"):
+            attrs += f' hl_lines="{options["hl_lines"]}"'
+        parts = [] if options.get("source") == "hide" else [
+            _fenced("python", source, attrs), ""]
+        if not self.execute:
+            parts.append('!!! note "Not executed"\n    This build ran with '
+                         "`SNIPPETS_EXECUTE=0`, so no output is shown.")
+            return "\n".join(parts) + "\n"
+        run = self._run(rel, float(options.get("timeout", self.config.timeout)), page)
+        output = f"$ {run.command}\n{run.stdout.rstrip()}"
+        parts.append(_fenced("console", output, 'title="output (run at build)"'))
+        for name, svg in run.figures.items():
+            flat = " ".join(svg.split())
+            parts += ["", f'<figure class="snippet-figure" id="figure-{name}">{flat}'
+                          "</figure>"]
+        known = {(c["source"], c["statement"]) for c in claims}
+        claims += [dict(c, source=rel) for c in run.claims
+                   if (rel, c["statement"]) not in known]
+        return "\n".join(parts) + "\n"
+
+    def _run(self, rel: str, timeout: float, page: str) -> SnippetRun:
+        try:
+            run = run_snippet(self.root, rel, timeout, self.cache_dir, self.fresh)
+        except SnippetFailure as error:
+            raise PluginError(f"snippet failed on page {page}: {error}") from None
+        if run.cached:
+            log.info("snippet %s: cached result reused", rel)
+        else:
+            self.ran.append(rel)
+            log.info("snippet %s: ran in %.1f s", rel, run.seconds)
+            if run.stderr.strip():
+                log.info("stderr of %s:\n%s", rel, run.stderr.rstrip())
+        return run
+
+    def _verified_table(self, claims: list[dict]) -> str:
+        rows = "\n".join(
+            f"| {_cell(c['statement'])} | {_cell(c['evidence'])} | "
+            f"{'✅ held' if c['held'] else '❌ not held'} | "
+            f"`{_cell(c['source'])}` |" for c in claims)
+        return (
+            "\n\n## Verified at build\n\n"
+            "Every claim below was checked by the snippets above while this page "
+            "was built; a claim that fails stops the build.\n\n"
+            "| Claim | Measured | Result | Snippet |\n|---|---|---|---|\n"
+            f"{rows}\n\n<p class=\"environment-stamp\">Measured with "
+            f"{html.escape(environment_stamp())}.</p>\n")
+
+    def on_post_build(self, config):
+        log.info("snippets executed in this build: %d", len(self.ran))

@@ -1,0 +1,185 @@
+"""Run one snippet in its own process group, bounded by a timeout, with a result cache.
+
+A run is cached under a hash of everything that can change its output: the snippet,
+the local modules it imports, the lock file, the Python build and the kernel release.
+Only runs that succeeded and whose claims all held are cached.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+OUTPUT_DIR_ENV = "SNIPPET_OUTPUT_DIR"  # the same name snippets/report.py reads
+STDERR_TAIL = 15
+CACHE_VERSION = "1"
+
+
+class SnippetFailure(Exception):
+    """A snippet raised, exited non-zero, timed out, or broke one of its claims."""
+
+
+@dataclass
+class SnippetRun:
+    path: str  # relative to the project root, e.g. snippets/threads/io_bound.py
+    command: str  # what a reader types to run it
+    stdout: str
+    stderr: str
+    seconds: float
+    claims: list[dict] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)
+    cached: bool = False
+
+
+def module_name(rel_path: str) -> str:
+    return rel_path.removesuffix(".py").replace("/", ".")
+
+
+def local_imports(root: Path, path: Path, seen: set[Path] | None = None,
+                  source: str | None = None) -> set[Path]:
+    """The files of the project's own modules that `path` imports, transitively.
+
+    `source` stands in for the file's text (a notebook's code cells, say).
+    """
+    seen = set() if seen is None else seen
+    seen.add(path)
+    text = path.read_text(encoding="utf-8") if source is None else source
+    tree = ast.parse(text, filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import: resolve against the file's package
+                base = path.parent
+                for _ in range(node.level - 1):
+                    base = base.parent
+                prefix = ".".join(base.relative_to(root).parts)
+                mod = f"{prefix}.{node.module}" if node.module else prefix
+            else:
+                mod = node.module or ""
+            names.append(mod)
+            names += [f"{mod}.{a.name}" for a in node.names]
+    for name in names:
+        parts = name.split(".")
+        for candidate in (root.joinpath(*parts).with_suffix(".py"),
+                          root.joinpath(*parts, "__init__.py")):
+            if candidate.is_file() and candidate not in seen:
+                local_imports(root, candidate, seen)
+    return seen
+
+
+def environment_key() -> str:
+    return "|".join([sys.version, sys.executable, platform.release(),
+                     platform.machine(), str(os.cpu_count())])
+
+
+def cache_key(root: Path, rel_path: str, extra: str = "") -> str:
+    digest = hashlib.sha256(f"{CACHE_VERSION}|{environment_key()}|{extra}".encode())
+    for name in ("requirements.lock",):
+        lock = root / name
+        if lock.is_file():
+            digest.update(lock.read_bytes())
+    for dep in sorted(local_imports(root, root / rel_path)):
+        digest.update(str(dep.relative_to(root)).encode())
+        digest.update(dep.read_bytes())
+    return digest.hexdigest()
+
+
+def _kill_group(pgid: int) -> bool:
+    """SIGKILL the process group; True if anything in it was still alive."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _tail(text: str, lines: int = STDERR_TAIL) -> str:
+    kept = text.rstrip().splitlines()[-lines:]
+    return "\n".join(f"    | {line}" for line in kept) or "    | (stderr was empty)"
+
+
+def execute(root: Path, rel_path: str, timeout: float) -> SnippetRun:
+    """Run `python -m <module>` from the project root; raise SnippetFailure on any fault."""
+    module = module_name(rel_path)
+    command = f"python -m {module}"
+    with tempfile.TemporaryDirectory(prefix="snippet-") as out:
+        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
+                   PYTHONDONTWRITEBYTECODE="1")
+        env[OUTPUT_DIR_ENV] = out
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module], cwd=root, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, errors="replace", start_new_session=True)
+        timed_out = False
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)
+            stdout, stderr = proc.communicate()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        seconds = time.perf_counter() - start
+        left_running = _kill_group(proc.pid)
+        claims_file = Path(out) / "claims.json"
+        claims = json.loads(claims_file.read_text()) if claims_file.is_file() else None
+        figures = {p.stem: p.read_text(encoding="utf-8")
+                   for p in sorted(Path(out).glob("*.svg"))}
+
+    def fail(what: str) -> SnippetFailure:
+        return SnippetFailure(
+            f"{rel_path}: {what}\n  last lines of its stderr:\n{_tail(stderr)}\n"
+            f"  run it by hand: {command}")
+
+    if timed_out:
+        raise fail(f"timed out after {timeout:g} s; its process group was killed")
+    if claims is not None and any(not c["held"] for c in claims):
+        broken = "; ".join(f"{c['statement']} ({c['evidence']})"
+                           for c in claims if not c["held"])
+        raise fail(f"a claim did not hold: {broken}")
+    if proc.returncode != 0:
+        raise fail(f"exited with status {proc.returncode}")
+    if left_running:
+        raise fail("exited but left processes running (they were killed)")
+    if claims is None:
+        raise fail("exited 0 without publishing its claims "
+                   "(did it exit early, or never call report.publish()?)")
+    return SnippetRun(rel_path, command, stdout, stderr, seconds, claims, figures)
+
+
+def run_snippet(root: Path, rel_path: str, timeout: float, cache_dir: Path | None,
+                fresh: bool = False) -> SnippetRun:
+    """Return the cached run of an unchanged snippet, else execute and cache it."""
+    entry = cache_dir / f"{cache_key(root, rel_path)}.json" if cache_dir else None
+    if entry and entry.is_file() and not fresh:
+        run = SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
+        run.cached = True
+        return run
+    run = execute(root, rel_path, timeout)
+    if entry:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(run)), encoding="utf-8")
+        tmp.replace(entry)
+    return run

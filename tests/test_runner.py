@@ -1,0 +1,160 @@
+"""The snippet runner under fault injection: each fault fails the build clearly or is
+contained, within its timeout, and nothing is left running."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MKDOCS = [sys.executable, "-m", "mkdocs", "build", "--strict"]
+
+GOOD = '''"""Prints a table, some HTML, and checks one claim."""
+import sys
+from snippets.report import Claim, publish, table
+from snippets.demo import _helper
+
+def main():
+    print(table(["what", "value"], [["answer", _helper.ANSWER]]))
+    print("<script>alert('x')</script> ``` done")
+    print("a note for the log", file=sys.stderr)
+    publish([Claim("the answer is 42", f"got {_helper.ANSWER}", _helper.ANSWER == 42)])
+
+if __name__ == "__main__":
+    main()
+'''
+
+FAULTS = {
+    "hang": "import time\ntime.sleep(600)\n",
+    "raises": "raise RuntimeError('the snippet broke')\n",
+    "exits_early": "import sys\nprint('partial output')\nsys.exit(0)\n",
+    "broken_claim": ("from snippets.report import Claim, publish\n"
+                     "publish([Claim('two is less than one', '2 < 1 is False', 2 < 1)])\n"),
+    "leaves_child": (
+        "import subprocess, sys, pathlib\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],\n"
+        "                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "pathlib.Path(sys.argv[0]).with_suffix('.pid').write_text(str(child.pid))\n"
+        "from snippets.report import Claim, publish\n"
+        "publish([Claim('started a child', 'yes', True)])\n"),
+    "leaves_thread": (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(600,)).start()\n"
+        "from snippets.report import Claim, publish\n"
+        "publish([Claim('started a thread', 'yes', True)])\n"),
+}
+
+
+def make_project(tmp: Path, pages: dict[str, str], timeout: int = 3) -> Path:
+    (tmp / "docs").mkdir()
+    (tmp / "snippets" / "demo").mkdir(parents=True)
+    (tmp / "snippets" / "__init__.py").write_text("")
+    (tmp / "snippets" / "demo" / "__init__.py").write_text("")
+    shutil.copy(ROOT / "snippets" / "report.py", tmp / "snippets" / "report.py")
+    (tmp / "snippets" / "demo" / "_helper.py").write_text("ANSWER = 42\n")
+    (tmp / "snippets" / "demo" / "good.py").write_text(GOOD)
+    (tmp / "snippets" / "demo" / "other.py").write_text(GOOD.replace("answer", "other"))
+    for name, code in FAULTS.items():
+        (tmp / "snippets" / "demo" / f"{name}.py").write_text(code)
+    for page, snippets in pages.items():
+        fences = "\n".join(f"```snippet\npath: demo/{s}.py\ntimeout: {timeout}\n```\n"
+                           for s in snippets.split())
+        (tmp / "docs" / f"{page}.md").write_text(f"# {page}\n\n{fences}")
+    (tmp / "mkdocs.yml").write_text(
+        "site_name: fault injection\nstrict: true\nplugins:\n  - snippets-runner\n"
+        "markdown_extensions:\n  - tables\n  - pymdownx.superfences\n"
+        "  - pymdownx.highlight\n")
+    return tmp
+
+
+def build(project: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(MKDOCS, cwd=project, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, **env))
+
+
+def ran(result: subprocess.CompletedProcess) -> list[str]:
+    return [line.split("snippet ", 1)[1].split(":")[0]
+            for line in result.stderr.splitlines() if ": ran in " in line]
+
+
+def test_good_snippet_renders_output_claims_and_escapes_html(tmp_path):
+    result = build(make_project(tmp_path, {"index": "good"}))
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "$ python -m snippets.demo.good" in re.sub(r"<[^>]+>", "", page)
+    assert "&lt;script&gt;alert" in page and "<script>alert" not in page
+    assert "Verified at build" in page and "the answer is 42" in page
+    assert "a note for the log" in result.stderr  # stderr of a good run reaches the log
+
+
+@pytest.mark.parametrize("fault, expected", [
+    ("hang", "timed out after 3 s; its process group was killed"),
+    ("raises", "RuntimeError: the snippet broke"),
+    ("exits_early", "exited 0 without publishing its claims"),
+    ("broken_claim", "a claim did not hold: two is less than one"),
+    ("leaves_thread", "timed out after 3 s"),
+])
+def test_fault_fails_the_build_with_one_clear_message(tmp_path, fault, expected):
+    start = time.monotonic()
+    result = build(make_project(tmp_path, {"index": "good", "faulty": fault}))
+    assert time.monotonic() - start < 60
+    assert result.returncode == 1
+    message = result.stderr
+    assert f"snippet failed on page docs/faulty.md: snippets/demo/{fault}.py" in message
+    assert expected in message
+    assert f"run it by hand: python -m snippets.demo.{fault}" in message
+    assert "Traceback" not in "".join(p.read_text() for p in tmp_path.rglob("*.html"))
+
+
+def test_a_child_left_running_is_killed_and_fails_the_build(tmp_path):
+    result = build(make_project(tmp_path, {"index": "leaves_child"}))
+    assert result.returncode == 1
+    assert "left processes running (they were killed)" in result.stderr
+    pid = int((tmp_path / "snippets" / "demo" / "leaves_child.pid").read_text())
+    assert not _alive(pid)
+
+
+def test_chdir_in_one_snippet_does_not_leak_into_the_next_page(tmp_path):
+    project = make_project(tmp_path, {"a": "chdir", "b": "good"})
+    (project / "snippets" / "demo" / "chdir.py").write_text(
+        "import os\nos.chdir('/')\nfrom snippets.report import Claim, publish\n"
+        "publish([Claim('moved to /', os.getcwd(), os.getcwd() == '/')])\n")
+    result = build(project)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unchanged_snippets_are_not_rerun_and_an_edit_reruns_only_its_own(tmp_path):
+    project = make_project(tmp_path, {"index": "good other"})
+    first = build(project)
+    assert first.returncode == 0, first.stderr
+    assert sorted(ran(first)) == ["snippets/demo/good.py", "snippets/demo/other.py"]
+    assert ran(build(project)) == []
+    other = project / "snippets" / "demo" / "other.py"
+    other.write_text(other.read_text() + "\n# an edit\n")
+    assert ran(build(project)) == ["snippets/demo/other.py"]
+    helper = project / "snippets" / "demo" / "_helper.py"
+    helper.write_text("ANSWER = 42  # an edit to an imported module\n")
+    assert sorted(ran(build(project))) == ["snippets/demo/good.py",
+                                           "snippets/demo/other.py"]
+    assert len(ran(build(project, SNIPPETS_FRESH="1"))) == 2
+
+
+def test_execution_can_be_switched_off(tmp_path):
+    result = build(make_project(tmp_path, {"index": "hang"}), SNIPPETS_EXECUTE="0")
+    assert result.returncode == 0, result.stderr
+    assert "Not executed" in (tmp_path / "site" / "index.html").read_text()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
