@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: help setup serve build build-fresh build-noexec test lock clean
+.PHONY: help setup serve build build-fresh build-noexec test test-update-examples page lock clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -34,6 +34,12 @@ build-noexec: $(STAMP)  ## build without running snippets (layout work only)
 
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest
+
+test-update-examples: $(STAMP)  ## rewrite the #> output comments of inline examples in docs/
+	$(BIN)/python -m pytest tests/test_docs_examples.py --update-examples
+
+page: $(STAMP)  ## scaffold a new episode: make page SLUG=kernel-calls TITLE="..."
+	$(BIN)/python -m snippet_runner.scaffold "$(SLUG)" "$(TITLE)"
 
 lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install --quiet uv

@@ -33,10 +33,7 @@ from snippet_runner.runner import SnippetFailure, SnippetRun, run_snippet
 
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
 
-FENCE = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>`{3,})snippet[ \t]*\n(?P<body>.*?)\n(?P=indent)(?P=fence)[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
+FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 OPTIONS = {"path", "timeout", "hl_lines", "source"}
 
 
@@ -45,6 +42,33 @@ class SnippetRunnerConfig(Config):
     cache_dir = config_options.Type(str, default=".cache/snippets")
     timeout = config_options.Type((int, float), default=30)
     notebook_timeout = config_options.Type((int, float), default=60)
+
+
+def replace_snippet_fences(lines: list[str], replace) -> list[str]:
+    """Swap each top-level ```snippet fence for replace(indent, body) lines.
+
+    Fences inside other fences (a page showing the syntax) are left alone.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        opened = FENCE_OPEN.match(lines[i])
+        if not opened:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent, fence = opened["indent"], opened["fence"]
+        end = i + 1
+        while end < len(lines) and lines[end].strip() != fence:
+            end += 1
+        block = lines[i:end + 1]
+        if opened["info"].strip() == "snippet" and fence[0] == "`":
+            body = "\n".join(line[len(indent):] for line in lines[i + 1:end])
+            out += replace(indent, body)
+        else:
+            out += block
+        i = end + 1
+    return out
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -98,14 +122,11 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         docs = Path(config.docs_dir).resolve()
         page_path = f"{docs.relative_to(self.root)}/{page.file.src_uri}"
 
-        def replace(match: re.Match) -> str:
-            options = self._options(match["body"], page_path)
-            rendered = self._render(options, claims, page_path)
-            indent = match["indent"]
-            return "\n".join(indent + line if line else line
-                             for line in rendered.splitlines())
+        def replace(indent: str, body: str) -> list[str]:
+            rendered = self._render(self._options(body, page_path), claims, page_path)
+            return [indent + line if line else line for line in rendered.splitlines()]
 
-        markdown = FENCE.sub(replace, markdown)
+        markdown = "\n".join(replace_snippet_fences(markdown.splitlines(), replace))
         if claims:
             markdown += self._verified_table(claims)
         return markdown
@@ -113,7 +134,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     def _options(self, body: str, page_path: str) -> dict[str, str]:
         options = {}
         for line in body.strip().splitlines():
-            key, sep, value = line.strip().partition(":")
+            key, sep, value = line.split(" #")[0].strip().partition(":")
             if not sep or key.strip() not in OPTIONS:
                 raise PluginError(f"{page_path}: bad snippet option line {line!r}; "
                                   f"use 'key: value' with keys {sorted(OPTIONS)}")

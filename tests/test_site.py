@@ -1,0 +1,106 @@
+"""The site as a whole: a strict build, no request to another host, no orphan snippet,
+every written episode reachable, every notebook executes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from snippet_runner.notebooks import run_notebook
+from snippet_runner.plugin import replace_snippet_fences
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+SNIPPETS = ROOT / "snippets"
+SHARED = {"report", "measure", "svg"}  # helpers every episode may use
+
+
+def demo_files() -> list[Path]:
+    return sorted(p for p in SNIPPETS.glob("*/*.py") if not p.name.startswith("_"))
+
+
+def shown_paths() -> set[str]:
+    """Snippet paths named by ```snippet fences in docs/."""
+    shown: set[str] = set()
+
+    def collect(indent: str, body: str) -> list[str]:
+        shown.update(re.findall(r"^path:\s*(\S+)", body, re.MULTILINE))
+        return []
+
+    for page in DOCS.rglob("*.md"):
+        replace_snippet_fences(page.read_text().splitlines(), collect)
+    return shown
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out
+
+
+def test_site_builds_strict_with_a_verified_table_on_every_episode(site):
+    for page in sorted(DOCS.glob("episodes/*.md")):
+        html = (site / "episodes" / page.stem / "index.html").read_text()
+        assert "Verified at build" in html, page.name
+        assert "❌ not held" not in html, page.name
+
+
+class _Refs(HTMLParser):
+    TAGS = {"link": "href", "script": "src", "img": "src", "iframe": "src",
+            "source": "src", "audio": "src", "video": "src", "embed": "src"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        wanted = self.TAGS.get(tag)
+        self.refs += [v for k, v in attrs if k == wanted and v]
+
+
+def test_no_page_loads_anything_from_another_host(site):
+    remote = re.compile(r"^(https?:)?//", re.IGNORECASE)
+    for page in site.rglob("*.html"):
+        parser = _Refs()
+        parser.feed(page.read_text(errors="replace"))
+        outside = [r for r in parser.refs if remote.match(r)]
+        assert not outside, f"{page.relative_to(site)} loads {outside}"
+    for css in site.rglob("*.css"):
+        text = css.read_text(errors="replace")
+        assert not re.search(r"@import\s+url\(\s*['\"]?(https?:)?//", text), css.name
+
+
+def test_every_snippet_is_shown_by_a_page_and_named_by_a_test():
+    shown = shown_paths()
+    tests_text = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    for demo in demo_files():
+        rel = demo.relative_to(SNIPPETS).as_posix()
+        assert rel in shown, f"no page shows snippets/{rel}"
+        package, module = demo.parent.name, demo.stem
+        assert re.search(rf"\b{package}\b[\s\S]*\b{module}\b", tests_text), (
+            f"no test imports snippets.{package}.{module}")
+    for path in shown:
+        assert (SNIPPETS / path).is_file(), f"a page shows missing snippets/{path}"
+
+
+def test_every_episode_page_is_in_the_nav_and_linked_from_home():
+    config = (ROOT / "mkdocs.yml").read_text()
+    home = (DOCS / "index.md").read_text()
+    for page in DOCS.glob("episodes/*.md"):
+        assert f"episodes/{page.name}" in config, f"{page.name} missing from nav"
+        assert f"(episodes/{page.name})" in home, f"{page.name} not linked from home"
+
+
+@pytest.mark.parametrize("notebook", sorted(DOCS.rglob("*.ipynb")), ids=lambda p: p.name)
+def test_notebook_executes_without_error(notebook, tmp_path):
+    executed = run_notebook(ROOT, notebook, tmp_path, timeout=60, fresh=True)
+    assert executed.is_file()
