@@ -48,7 +48,8 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb = nbformat.read(path, as_version=4)
-    target = cache_dir / f"{path.stem}-{notebook_key(root, path, nb)}.ipynb"
+    # Keep the notebook's own file name: it is what a reader downloads.
+    target = cache_dir / notebook_key(root, path, nb) / path.name
     if target.is_file() and not fresh:
         log.info("notebook %s: cached result reused", path.relative_to(root))
         return target
@@ -63,18 +64,7 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
         tail = "\n".join(f"    | {ln}" for ln in str(error).strip().splitlines()[-12:])
         raise PluginError(f"notebook failed: {path.relative_to(root)}: a cell "
                           f"raised\n{tail}") from None
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
     log.info("notebook %s: executed", path.relative_to(root))
     return target
-
-
-def execute_notebooks(files, root: Path, cache_dir: Path, timeout: float,
-                      execute: bool, fresh: bool) -> None:
-    """Point every .ipynb page at its executed copy before mkdocs-jupyter renders it."""
-    if not execute:
-        return
-    for file in files:
-        if file.src_uri.endswith(".ipynb") and file.abs_src_path:
-            file.abs_src_path = str(run_notebook(
-                root, Path(file.abs_src_path), cache_dir, timeout, fresh))

@@ -15,6 +15,7 @@ command and its stdout, inlines the figures it drew, and ends the page with a
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import os
@@ -28,7 +29,7 @@ from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
-from snippet_runner import notebooks
+from snippet_runner.notebooks import run_notebook
 from snippet_runner.runner import SnippetFailure, SnippetRun, run_snippet
 
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
@@ -71,6 +72,30 @@ def replace_snippet_fences(lines: list[str], replace) -> list[str]:
     return out
 
 
+STYLE = re.compile(r"<style[^>]*>(?P<css>.*?)</style>", re.DOTALL)
+
+
+def externalize_styles(html_text: str, page_url: str, site_dir: Path,
+                       min_size: int = 2000) -> str:
+    """Move big inline <style> blocks (mkdocs-jupyter inlines ~590 KB of JupyterLab
+    CSS into every notebook page) into one shared, cacheable stylesheet."""
+    up = "../" * page_url.rstrip("/").count("/") + ("../" if page_url.endswith("/")
+                                                     else "")
+
+    def move(match: re.Match) -> str:
+        css = match["css"]
+        if len(css) < min_size:
+            return match.group(0)
+        name = f"assets/notebook/{hashlib.sha256(css.encode()).hexdigest()[:16]}.css"
+        target = site_dir / name
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(css, encoding="utf-8")
+        return f'<link rel="stylesheet" href="{up}{name}">'
+
+    return STYLE.sub(move, html_text)
+
+
 def _env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     return default if value is None else value.lower() not in {"0", "no", "off", ""}
@@ -110,12 +135,14 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             config.watch.append(str(self.snippets))
         return config
 
-    def on_files(self, files, config):
-        notebooks.execute_notebooks(
-            files, self.root, self.cache_dir.parent / "notebooks",
-            timeout=self.config.notebook_timeout, execute=self.execute,
-            fresh=self.fresh)
-        return files
+    def on_pre_page(self, page, config, files):
+        # Runs before mkdocs-jupyter's own hook, which then renders the executed copy.
+        if page.file.src_uri.endswith(".ipynb") and self.execute:
+            page.file.abs_src_path = str(run_notebook(
+                self.root, Path(page.file.abs_src_path),
+                self.cache_dir.parent / "notebooks",
+                timeout=self.config.notebook_timeout, fresh=self.fresh))
+        return page
 
     def on_page_markdown(self, markdown, page, config, files):
         claims: list[dict] = []
@@ -196,6 +223,11 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             "| Claim | Measured | Result | Snippet |\n|---|---|---|---|\n"
             f"{rows}\n\n<p class=\"environment-stamp\">Measured with "
             f"{html.escape(environment_stamp())}.</p>\n")
+
+    def on_post_page(self, output, page, config):
+        if page.file.src_uri.endswith(".ipynb"):
+            output = externalize_styles(output, page.url, Path(config.site_dir))
+        return output
 
     def on_post_build(self, config):
         log.info("snippets executed in this build: %d", len(self.ran))
