@@ -158,3 +158,27 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("raise ValueError('a broken cell')", "a cell raised"),
+    ("import time\ntime.sleep(600)", "a cell ran longer than 3 s"),
+])
+def test_a_failing_notebook_fails_the_build_clearly(tmp_path, cell, expected):
+    import nbformat
+
+    project = make_project(tmp_path, {"index": "good"})
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A notebook"),
+                nbformat.v4.new_code_cell(cell)]
+    nbformat.write(nb, project / "docs" / "bad.ipynb")
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text().replace(
+        "  - snippets-runner\n",
+        "  - snippets-runner:\n      notebook_timeout: 3\n"
+        "  - mkdocs-jupyter:\n      include: ['*.ipynb']\n      allow_errors: false\n"))
+    start = time.monotonic()
+    result = build(project)
+    assert time.monotonic() - start < 60
+    assert result.returncode == 1
+    assert f"notebook failed: docs/bad.ipynb: {expected}" in result.stderr
