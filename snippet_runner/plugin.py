@@ -35,7 +35,7 @@ from snippet_runner.runner import SnippetFailure, SnippetRun, run_snippet
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
 
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-OPTIONS = {"path", "timeout", "hl_lines", "source"}
+OPTIONS = {"path", "timeout", "hl_lines", "highlight", "source"}
 
 
 class SnippetRunnerConfig(Config):
@@ -118,6 +118,28 @@ def _fenced(language: str, text: str, attrs: str = "") -> str:
     return f"{fence}{language}{(' ' + attrs) if attrs else ''}\n{text}\n{fence}"
 
 
+def highlighted_lines(source: str, options: dict[str, str], where: str) -> str:
+    """`hl_lines: 3 5-7` as given (checked against the file's length), plus the lines
+    containing each `highlight: text | other text` (each must match a line), so a
+    highlight follows the code when the file is edited."""
+    count = len(source.splitlines())
+    spans = options.get("hl_lines", "").split()
+    for span in spans:
+        if not re.fullmatch(r"\d+(-\d+)?", span) or int(span.split("-")[-1]) > count:
+            raise PluginError(f"{where}: hl_lines {span!r} is not within 1-{count}")
+    for text in filter(None, (t.strip() for t in options.get("highlight", "").split("|"))):
+        found = [str(n) for n, line in enumerate(source.splitlines(), 1) if text in line]
+        if not found:
+            raise PluginError(f"{where}: no line contains highlight {text!r}")
+        spans += found
+    return " ".join(spans)
+
+
+def _verdict(held: bool) -> str:
+    return ('<span class="claim-held">held</span>' if held
+            else '<span class="claim-broken">not held</span>')
+
+
 def _cell(text: str) -> str:
     return html.escape(text).replace("|", "&#124;").replace("\n", " ")
 
@@ -177,10 +199,12 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         rel = f"{self.config.snippets_dir}/{options['path']}"
         source = (self.root / rel).read_text(encoding="utf-8").rstrip("\n")
         attrs = f'title="{rel}" linenums="1"'
-        if options.get("hl_lines"):
-            attrs += f' hl_lines="{options["hl_lines"]}"'
+        lines = highlighted_lines(source, options, f"{page}: {rel}")
+        if lines:
+            attrs += f' hl_lines="{lines}"'
         parts = [] if options.get("source") == "hide" else [
-            _fenced("python", source, attrs), ""]
+            '<div class="snippet-source" markdown>', "",
+            _fenced("python", source, attrs), "", "</div>", ""]
         if not self.execute:
             parts.append('!!! note "Not executed"\n    This build ran with '
                          "`SNIPPETS_EXECUTE=0`, so no output is shown.")
@@ -214,7 +238,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     def _verified_table(self, claims: list[dict]) -> str:
         rows = "\n".join(
             f"| {_cell(c['statement'])} | {_cell(c['evidence'])} | "
-            f"{'✅ held' if c['held'] else '❌ not held'} | "
+            f"{_verdict(c['held'])} | "
             f"`{_cell(c['source'])}` |" for c in claims)
         return (
             "\n\n## Verified at build\n\n"

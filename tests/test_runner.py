@@ -182,3 +182,15 @@ def test_a_failing_notebook_fails_the_build_clearly(tmp_path, cell, expected):
     assert time.monotonic() - start < 60
     assert result.returncode == 1
     assert f"notebook failed: docs/bad.ipynb: {expected}" in result.stderr
+
+
+def test_highlight_follows_text_and_a_stale_one_fails_the_build(tmp_path):
+    project = make_project(tmp_path, {"index": "good"})
+    page = project / "docs" / "index.md"
+    page.write_text(page.read_text().replace("timeout: 3", "timeout: 3\nhighlight: publish(["))
+    assert build(project).returncode == 0
+    assert 'class="hll"' in (project / "site" / "index.html").read_text()
+    page.write_text(page.read_text().replace("publish([", "no such text"))
+    result = build(project)
+    assert result.returncode == 1
+    assert "no line contains highlight 'no such text'" in result.stderr
