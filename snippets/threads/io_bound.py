@@ -1,0 +1,81 @@
+"""Blocking waits overlap: a thread pool, or asyncio on one thread, beats a loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from snippets.measure import timed
+from snippets.report import Claim, publish, table
+
+
+@dataclass(frozen=True)
+class IoResult:
+    tasks: int
+    delay: float
+    sequential: float
+    pool: float
+    asyncio: float
+    threads_before: int
+    threads_in_loop: int
+
+
+def one_after_another(tasks: int, delay: float) -> None:
+    for _ in range(tasks):
+        time.sleep(delay)
+
+
+def thread_pool(tasks: int, delay: float) -> None:
+    with ThreadPoolExecutor(max_workers=tasks) as pool:
+        list(pool.map(time.sleep, [delay] * tasks))
+
+
+async def measure_async(tasks: int = 20, delay: float = 0.05) -> IoResult:
+    """Measure all three; async so a notebook (already in a loop) can await it."""
+    before = threading.active_count()
+    sequential, _ = timed(lambda: one_after_another(tasks, delay))
+    pool, _ = timed(lambda: thread_pool(tasks, delay))
+    start = time.perf_counter()
+    await asyncio.gather(*(asyncio.sleep(delay) for _ in range(tasks)))
+    in_loop = threading.active_count()
+    aio = time.perf_counter() - start
+    return IoResult(tasks, delay, sequential, pool, aio, before, in_loop)
+
+
+def measure(tasks: int = 20, delay: float = 0.05) -> IoResult:
+    return asyncio.run(measure_async(tasks, delay))
+
+
+def claims(r: IoResult) -> list[Claim]:
+    floor = r.tasks * r.delay
+    return [
+        Claim(f"{r.tasks} sleeps in a row take at least {r.tasks} x {r.delay:g} s",
+              f"{r.sequential:.2f} s >= {floor:.2f} s", r.sequential >= floor),
+        Claim(f"a {r.tasks}-thread pool takes < 0.3x the sequential time",
+              f"{r.pool / r.sequential:.2f}x", r.pool / r.sequential < 0.3),
+        Claim("asyncio on one thread takes < 0.3x the sequential time",
+              f"{r.asyncio / r.sequential:.2f}x", r.asyncio / r.sequential < 0.3),
+        Claim("asyncio started no thread",
+              f"threads: {r.threads_before} before, {r.threads_in_loop} during",
+              r.threads_in_loop == r.threads_before),
+    ]
+
+
+def main() -> None:
+    r = measure()
+    rows = [
+        ["sequential", 1, 1.0],
+        [f"thread pool ({r.tasks} workers)", r.tasks, r.pool / r.sequential],
+        ["asyncio.gather", 1, r.asyncio / r.sequential],
+    ]
+    rows = [[how, n, f"{ratio:.2f}"] for how, n, ratio in rows]
+    print(f"{r.tasks} tasks, each sleeps {r.delay * 1000:g} ms")
+    print(table(["how", "threads", "time / sequential"], rows))
+    publish(claims(r))
+
+
+if __name__ == "__main__":
+    main()
