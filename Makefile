@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1:8000
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help setup serve build build-fresh build-noexec test test-update-examples page lock clean
+TOOLS  := $(VENV)/.tools
+
+.PHONY: help setup tools serve build build-fresh build-noexec test test-update-examples page lock clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -20,6 +22,12 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 setup: $(STAMP)  ## create .venv from the lock file
+
+$(TOOLS): requirements-runtimes.lock $(STAMP)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-runtimes.lock
+	touch $@
+
+tools: $(TOOLS)  ## add the pinned Node.js and Bun the kernel-calls page traces (~310 MB)
 
 serve: $(STAMP)  ## build with every snippet executed, then serve on 127.0.0.1:8000
 	$(BIN)/mkdocs serve --strict --dev-addr $(HOST)
@@ -45,6 +53,7 @@ page: $(STAMP)  ## scaffold a new episode: make page SLUG=kernel-calls TITLE="..
 lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install --quiet uv
 	$(PYTHON) -m uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
+	$(PYTHON) -m uv pip compile requirements-runtimes.in --python-version 3.11 --generate-hashes -o requirements-runtimes.lock
 
 clean:  ## remove the venv, the site and every cache
 	rm -rf $(VENV) site .cache .pytest_cache

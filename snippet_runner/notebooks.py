@@ -32,9 +32,9 @@ def _code(nb) -> str:
 def notebook_key(root: Path, path: Path, nb) -> str:
     digest = hashlib.sha256(environment_key().encode())
     digest.update(path.read_bytes())
-    lock = root / "requirements.lock"
-    if lock.is_file():
-        digest.update(lock.read_bytes())
+    for name in ("requirements.lock", "requirements-runtimes.lock"):
+        if (root / name).is_file():
+            digest.update((root / name).read_bytes())
     for dep in sorted(local_imports(root, path, source=_code(nb)) - {path}):
         digest.update(dep.read_bytes())
     return digest.hexdigest()[:32]

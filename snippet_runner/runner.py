@@ -1,7 +1,8 @@
 """Run one snippet in its own process group, bounded by a timeout, with a result cache.
 
 A run is cached under a hash of everything that can change its output: the snippet,
-the local modules it imports, the lock file, the Python build and the kernel release.
+the local modules it imports, the data files of its package (programs it compiles),
+the lock files, the Python build and the kernel release.
 Only runs that succeeded and whose claims all held are cached.
 """
 
@@ -79,6 +80,15 @@ def local_imports(root: Path, path: Path, seen: set[Path] | None = None,
     return seen
 
 
+def data_files(snippet: Path) -> set[Path]:
+    """Files a snippet may read that are not modules it imports: anything in its
+    package's subfolders (programs it compiles or runs) and non-Python files."""
+    package = snippet.parent
+    return {p for p in package.rglob("*") if p.is_file()
+            and "__pycache__" not in p.parts
+            and (p.parent != package or p.suffix != ".py")}
+
+
 def environment_key() -> str:
     return "|".join([sys.version, sys.executable, platform.release(),
                      platform.machine(), str(os.cpu_count())])
@@ -86,11 +96,11 @@ def environment_key() -> str:
 
 def cache_key(root: Path, rel_path: str, extra: str = "") -> str:
     digest = hashlib.sha256(f"{CACHE_VERSION}|{environment_key()}|{extra}".encode())
-    for name in ("requirements.lock",):
+    for name in ("requirements.lock", "requirements-runtimes.lock"):
         lock = root / name
         if lock.is_file():
             digest.update(lock.read_bytes())
-    for dep in sorted(local_imports(root, root / rel_path)):
+    for dep in sorted(local_imports(root, root / rel_path) | data_files(root / rel_path)):
         digest.update(str(dep.relative_to(root)).encode())
         digest.update(dep.read_bytes())
     return digest.hexdigest()

@@ -194,3 +194,14 @@ def test_highlight_follows_text_and_a_stale_one_fails_the_build(tmp_path):
     result = build(project)
     assert result.returncode == 1
     assert "no line contains highlight 'no such text'" in result.stderr
+
+
+def test_editing_a_data_file_of_the_package_reruns_its_snippets(tmp_path):
+    project = make_project(tmp_path, {"index": "good"})
+    programs = project / "snippets" / "demo" / "programs"
+    programs.mkdir()
+    (programs / "read.c").write_text("int main(void) { return 0; }\n")
+    assert ran(build(project)) == ["snippets/demo/good.py"]
+    assert ran(build(project)) == []
+    (programs / "read.c").write_text("int main(void) { return 1; }\n")
+    assert ran(build(project)) == ["snippets/demo/good.py"]
