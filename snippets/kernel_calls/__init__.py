@@ -1,0 +1,1 @@
+"""How many kernel calls: one tiny program traced in Python, Node, Bun and C."""

@@ -1,0 +1,3 @@
+import sys
+
+sys.stdout.write(open(sys.argv[1]).read())

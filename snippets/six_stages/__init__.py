@@ -1,0 +1,1 @@
+"""Six stages of a good software engineer: efficiency through the OS, and its limits."""
