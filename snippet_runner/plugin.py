@@ -120,18 +120,30 @@ def _fenced(language: str, text: str, attrs: str = "") -> str:
 
 def highlighted_lines(source: str, options: dict[str, str], where: str) -> str:
     """`hl_lines: 3 5-7` as given (checked against the file's length), plus the lines
-    containing each `highlight: text | other text` (each must match a line), so a
-    highlight follows the code when the file is edited."""
+    containing each `highlight: text | other text`, where `start ... end` spans from
+    the first line containing start to the next containing end. Every text must
+    match, so a highlight follows the code when the file is edited."""
     count = len(source.splitlines())
     spans = options.get("hl_lines", "").split()
     for span in spans:
         if not re.fullmatch(r"\d+(-\d+)?", span) or int(span.split("-")[-1]) > count:
             raise PluginError(f"{where}: hl_lines {span!r} is not within 1-{count}")
+    lines = source.splitlines()
+
+    def first(text: str, start: int = 0) -> int:
+        for n in range(start, count):
+            if text in lines[n]:
+                return n
+        raise PluginError(f"{where}: no line contains highlight {text!r}")
+
     for text in filter(None, (t.strip() for t in options.get("highlight", "").split("|"))):
-        found = [str(n) for n, line in enumerate(source.splitlines(), 1) if text in line]
-        if not found:
-            raise PluginError(f"{where}: no line contains highlight {text!r}")
-        spans += found
+        if " ... " in text:  # a range: from the first line with A to the next with B
+            a, b = (part.strip() for part in text.split(" ... ", 1))
+            begin = first(a)
+            spans.append(f"{begin + 1}-{first(b, begin) + 1}")
+        else:
+            spans += [str(n) for n, line in enumerate(lines, 1) if text in line]
+            first(text)
     return " ".join(spans)
 
 
