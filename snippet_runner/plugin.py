@@ -195,7 +195,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     def _options(self, body: str, page_path: str) -> dict[str, str]:
         options = {}
         for line in body.strip().splitlines():
-            key, sep, value = line.split(" #")[0].strip().partition(":")
+            key, sep, value = line.strip().partition(":")
             if not sep or key.strip() not in OPTIONS:
                 raise PluginError(f"{page_path}: bad snippet option line {line!r}; "
                                   f"use 'key: value' with keys {sorted(OPTIONS)}")

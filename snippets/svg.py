@@ -132,25 +132,26 @@ def timeline(title: str, lanes: list[tuple[str, list[tuple[float, float, str]]]]
     end = max((e for _, spans in lanes for _, e, _ in spans), default=1) or 1
     lane_h = 20
     height = TOP + len(lanes) * (lane_h + 6) + BOTTOM
-    plot_w = WIDTH - LEFT - RIGHT
+    left = max(LEFT, 16 + 7 * max((len(name) for name, _ in lanes), default=0))
+    plot_w = WIDTH - left - RIGHT
     body = []
     for i, (name, spans) in enumerate(lanes):
         y = TOP + i * (lane_h + 6)
-        body.append(f'<text x="{LEFT - 6}" y="{y + 14}" text-anchor="end">'
+        body.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">'
                     f"{escape(name)}</text>")
         for start, stop, kind in spans:
-            x = LEFT + plot_w * start / end
+            x = left + plot_w * start / end
             w = max(plot_w * (stop - start) / end, 1.5)
             body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{lane_h}" '
                         f'fill="{colour[kind]}"><title>{escape(kind)}</title></rect>')
     base = height - BOTTOM + 4
-    body.append(f'<line x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}" '
+    body.append(f'<line x1="{left}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}" '
                 'stroke="currentColor"/>')
     for tick in _nice_ticks(end):
-        x = LEFT + plot_w * tick / end
+        x = left + plot_w * tick / end
         body.append(f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle">'
                     f"{_label(tick)}</text>")
-    body.append(f'<text x="{LEFT + plot_w / 2}" y="{height - 6}" '
+    body.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" '
                 f'text-anchor="middle">{escape(x_label)}</text>')
     svg = _frame(title, body + _legend(kinds))
     return svg.replace(f"0 0 {WIDTH} {HEIGHT}", f"0 0 {WIDTH} {height}", 1)
