@@ -2,67 +2,57 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from snippets.report import Claim, publish, table
 
 HOST = "127.0.0.1"
 
 
-def listener(port: int, reuse: bool = True) -> socket.socket:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if reuse:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+def listener(port: int) -> socket.socket:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.bind((HOST, port))
     s.listen(512)
-    s.settimeout(0.2)
+    s.settimeout(0.2)  # accept_all stops after this long with nothing to accept
     return s
 
 
-def accept_all(sock: socket.socket, conns: list) -> None:
-    """Accept until the listener has had nothing to accept for its timeout."""
-    while True:
-        try:
-            conns.append(sock.accept()[0])
-        except TimeoutError:
-            return
+def accept_all(sock: socket.socket) -> int:
+    """Accept (and close) connections until none came for the listener's timeout."""
+    accepted = 0
+    with contextlib.suppress(TimeoutError):
+        while True:
+            sock.accept()[0].close()
+            accepted += 1
+    return accepted
 
 
 def spread(listeners: int, clients: int) -> list[int]:
     """Connections accepted per listener, each listener with its own thread."""
-    socks, clis, lists = [listener(0)], [], [[] for _ in range(listeners)]
-    try:
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(listener(0))]
         port = socks[0].getsockname()[1]  # the first took a free port; share it
-        socks += [listener(port) for _ in range(listeners - 1)]
+        socks += [stack.enter_context(listener(port)) for _ in range(listeners - 1)]
         for _ in range(clients):
-            clis.append(socket.create_connection((HOST, port), timeout=2))
-        threads = [threading.Thread(target=accept_all, args=(s, conns))
-                   for s, conns in zip(socks, lists, strict=True)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=10)
-    finally:
-        for s in [c for conns in lists for c in conns] + clis + socks:
-            s.close()
-    return [len(conns) for conns in lists]
-
-
-def second_bind_without_option() -> str:
-    """The errno name when a second plain socket binds a port already in use."""
-    with listener(0, reuse=False) as first, socket.socket() as second:
-        try:
-            second.bind((HOST, first.getsockname()[1]))
-        except OSError as e:
-            return errno.errorcode.get(e.errno, str(e.errno))
-    return "no error"
+            stack.enter_context(socket.create_connection((HOST, port), timeout=2))
+        with ThreadPoolExecutor(listeners) as threads:
+            return list(threads.map(accept_all, socks))
 
 
 def measure(listeners: int = 4, clients: int = 400) -> dict:
+    """The spread, and what a plain second socket gets binding a port in use."""
+    with socket.create_server((HOST, 0)) as first, socket.socket() as second:
+        try:
+            second.bind(first.getsockname())
+            plain = "no error"
+        except OSError as e:
+            plain = errno.errorcode.get(e.errno, str(e.errno))
     return {"clients": clients, "counts": spread(listeners, clients),
-            "without_option": second_bind_without_option()}
+            "without_option": plain}
 
 
 def claims(r: dict) -> list[Claim]:

@@ -2,58 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable
+from collections import namedtuple
+from collections.abc import Callable
 
 from snippets.report import Claim, publish, table
 
 HOST = "127.0.0.1"
 SAFETY = 10.0  # only so a bug cannot hang a build; far longer than any demo
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+Span = namedtuple("Span", "worker start end kind")  # a worker held a connection
 
 
-@dataclass(frozen=True)
-class Span:
-    """Worker `worker` held one connection from `start` to `end` (seconds)."""
-
-    worker: int
-    start: float
-    end: float
-    kind: str
+def get(path: str = "/") -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: demo\r\n\r\n".encode()
 
 
 class WorkerPool:
-    """`workers` threads share one listener; each serves one connection at a time.
+    """`workers` threads share one listener; each serves one connection at a time with
+    `serve(conn, pool, **options)`, which returns a label for the timeline. Leaving
+    the `with` block shuts every held connection and joins every thread."""
 
-    `serve(conn, pool)` handles a connection and returns a label for the timeline.
-    Leaving the `with` block shuts every held connection and joins every thread.
-    """
-
-    def __init__(self, serve: Callable[[socket.socket, WorkerPool], str], workers=2):
-        self.serve, self.workers = serve, workers
-        self.spans: list[Span] = []
-        self.stopping = threading.Event()
-        self._held: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self.t0 = time.monotonic()
+    def __init__(self, serve: Callable[..., str], workers: int = 2, **options):
+        self.serve, self.options = serve, options
+        self.spans, self.t0 = [], time.monotonic()
+        self.held: set[socket.socket] = set()  # the connections workers serve now
+        self.stopping, self.lock = threading.Event(), threading.Lock()
+        self.threads = [threading.Thread(target=self._work, args=(i,))
+                        for i in range(workers)]
 
     def now(self) -> float:
         return time.monotonic() - self.t0
 
-    def held(self) -> int:
-        with self._lock:
-            return len(self._held)
-
     def __enter__(self) -> WorkerPool:
         self.listener = socket.create_server((HOST, 0), backlog=64)
-        self.listener.settimeout(0.05)
+        self.listener.settimeout(0.05)  # so an idle worker soon sees `stopping`
         self.address = self.listener.getsockname()
-        self._threads = [threading.Thread(target=self._work, args=(i,))
-                         for i in range(self.workers)]
-        for t in self._threads:
+        for t in self.threads:
             t.start()
         return self
 
@@ -63,88 +51,69 @@ class WorkerPool:
                 conn, _ = self.listener.accept()
             except TimeoutError:
                 continue
-            with self._lock:
+            with self.lock:
                 if self.stopping.is_set():  # __exit__ already shut the others
                     conn.close()
                     return
-                self._held.add(conn)
+                self.held.add(conn)
             start, kind = self.now(), "error"
-            try:
+            with conn, contextlib.suppress(OSError):
                 conn.settimeout(SAFETY)
-                kind = self.serve(conn, self)
-            except OSError:
-                pass
-            finally:
-                with self._lock:
-                    self._held.discard(conn)
-                conn.close()
-                self.spans.append(Span(worker, start, self.now(), kind))
+                kind = self.serve(conn, self, **self.options)
+            with self.lock:
+                self.held.discard(conn)
+            self.spans.append(Span(worker, start, self.now(), kind))
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()
-        with self._lock:
-            for conn in self._held:
-                try:
+        with self.lock:
+            for conn in self.held:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)  # wakes a worker blocked in recv
-                except OSError:
-                    pass
-        for t in self._threads:
+        for t in self.threads:
             t.join(timeout=SAFETY)
         self.listener.close()
 
 
 def read_head(conn: socket.socket, idle: float | None = None,
               deadline: float | None = None) -> bytes | None:
-    """Read up to the blank line that ends a request header.
-
-    `idle` bounds each recv (reset by every byte that arrives); `deadline` bounds
-    the whole header. None when a timeout fired or the peer left first.
-    """
-    end = None if deadline is None else time.monotonic() + deadline
+    """Read up to the blank line that ends a request header; None if a timeout fired
+    or the peer left. `idle` bounds each recv, `deadline` the whole header."""
+    end = time.monotonic() + (SAFETY if deadline is None else deadline)
     buf = b""
     while b"\r\n\r\n" not in buf:
-        wait = idle
-        if end is not None:
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            wait = left if wait is None else min(wait, left)
-        conn.settimeout(SAFETY if wait is None else wait)
-        try:
+        wait = SAFETY if idle is None else idle  # per recv: every byte restarts it
+        wait = min(wait, end - time.monotonic())  # but never past the deadline
+        conn.settimeout(max(wait, 1e-3))
+        chunk = b""
+        with contextlib.suppress(TimeoutError):
             chunk = conn.recv(4096)
-        except TimeoutError:
-            return None
-        if not chunk:
+        if not chunk:  # a timeout fired, or the peer left
             return None
         buf += chunk
     return buf
 
 
-def keep_alive(idle: float | None) -> Callable[[socket.socket, WorkerPool], str]:
+def keep_alive(conn: socket.socket, pool: WorkerPool, idle: float | None) -> str:
     """A keep-alive server loop: answer each request, close after `idle` s of quiet."""
-
-    def serve(conn: socket.socket, pool: WorkerPool) -> str:
-        served = 0
-        while read_head(conn, idle=idle) is not None:
-            conn.sendall(OK)
-            served += 1
-        return f"served {served}"
-
-    return serve
+    served = 0
+    while read_head(conn, idle=idle) is not None:
+        conn.sendall(OK)
+        served += 1
+    return f"served {served}"
 
 
 def main() -> None:
     """Self-check: one request answered, the idle close seen, nothing left behind."""
     threads = threading.active_count()
-    with WorkerPool(keep_alive(idle=0.2), workers=2) as pool:
-        with socket.create_connection(pool.address, timeout=2) as c:
-            c.sendall(b"GET / HTTP/1.1\r\nHost: demo\r\n\r\n")
-            answer, t0 = c.recv(64), time.monotonic()
-            eof, quiet = c.recv(64), time.monotonic() - t0  # until the idle close
+    with (WorkerPool(keep_alive, idle=0.2) as pool,
+          socket.create_connection(pool.address, timeout=2) as c):
+        c.sendall(get())
+        answer, t0 = c.recv(64), time.monotonic()
+        eof, quiet = c.recv(64), time.monotonic() - t0  # until the idle close
     left = threading.active_count() - threads
-    print(table(["check", "result"], [["answer", answer.split(b"\r\n")[0].decode()],
-                                       ["then", f"{eof!r} after {quiet:.1f} s idle"],
-                                       ["threads left", left]]))
+    rows = [[answer[:15].decode(), f"{eof!r} after {quiet:.1f} s idle", left]]
+    print(table(["answer", "next recv", "threads left"], rows))
     publish([Claim("a request is answered", repr(answer[:15]), answer == OK),
              Claim("the idle timeout closes a quiet connection after about 0.2 s",
                    f"EOF after {quiet:.2f} s", eof == b"" and 0.15 <= quiet < 1.5),

@@ -7,30 +7,24 @@ import select
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 
 from snippets.report import Claim, publish, table
 
 HOST = "127.0.0.1"
-TCP_SYNCNT = getattr(socket, "TCP_SYNCNT", 7)  # Linux values; not named on every build
-TCP_USER_TIMEOUT = getattr(socket, "TCP_USER_TIMEOUT", 18)
 BUDGET, WATCH = 0.5, 1.6  # the client's connect timeout; how long we watch the rest
+# outcome: an errno name, "timed out" (the client's own clock) or "pending";
+# syns_resent: tcpi_retransmits from TCP_INFO
+Attempt = namedtuple("Attempt", "client outcome seconds syns_resent")
 
 
-@dataclass(frozen=True)
-class Attempt:
-    client: str
-    outcome: str  # an errno name, "timed out" (the client's own clock) or "pending"
-    seconds: float
-    syns_resent: int  # tcpi_retransmits from TCP_INFO
-
-
-def start(addr, opt: int = 0, value: int = 0) -> socket.socket:
+def start(addr, timeout: float = 0.0, opt: int = 0, value: int = 0) -> socket.socket:
+    """Send the SYN; wait for the handshake at most `timeout` s (0: not at all)."""
     s = socket.socket()
     if opt:
         s.setsockopt(socket.IPPROTO_TCP, opt, value)
-    s.setblocking(False)
-    s.connect_ex(addr)  # EINPROGRESS: the SYN is out and the kernel owns the retries
+    s.settimeout(timeout)
+    s.connect_ex(addr)  # an errno, not an exception: finish() reads the outcome
     return s
 
 
@@ -38,9 +32,8 @@ def finish(name: str, s: socket.socket, t0: float, until: float) -> Attempt:
     with s:
         done = select.select([], [s], [], max(0.0, until - time.monotonic()))[1]
         err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        outcome = errno.errorcode.get(err, "connected") if done else "pending"
-        if s.gettimeout() and not done:  # a blocking socket whose own clock ran out
-            outcome = "timed out"
+        unfinished = "timed out" if s.gettimeout() else "pending"  # its clock ran out
+        outcome = errno.errorcode.get(err, "connected") if done else unfinished
         resent = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[2]
         return Attempt(name, outcome, time.monotonic() - t0, resent)
 
@@ -50,34 +43,27 @@ def measure() -> list[Attempt]:
         closed.bind((HOST, 0))
         t0 = time.monotonic()
         refused = finish("closed port", start(closed.getsockname()), t0, t0 + 1)
-    with socket.create_server((HOST, 0), backlog=0) as srv:  # never accept()s
-        addr = srv.getsockname()
-        with socket.create_connection(addr, timeout=1):  # this one fills the queue
-            t0 = time.monotonic()
-            patient, kernel = start(addr), start(addr, TCP_USER_TIMEOUT, 500)
-            c = socket.socket()
-            c.settimeout(BUDGET)
-            try:
-                c.connect(addr)
-            except TimeoutError:
-                pass
-            mine = finish(f"settimeout({BUDGET})", c, t0, 0)
-            bounded = finish("TCP_USER_TIMEOUT=500ms", kernel, t0, t0 + WATCH)
-            waiting = finish("no timeout", patient, t0, t0 + WATCH)
+    with (socket.create_server((HOST, 0), backlog=0) as srv,  # never accept()s
+          socket.create_connection(srv.getsockname(), timeout=1)):  # fills the queue
+        addr, t0 = srv.getsockname(), time.monotonic()
+        patient, kernel = start(addr), start(addr, 0, socket.TCP_USER_TIMEOUT, 500)
+        mine = finish(f"settimeout({BUDGET})", start(addr, BUDGET), t0, 0)
+        bounded = finish("TCP_USER_TIMEOUT=500ms", kernel, t0, t0 + WATCH)
+        waiting = finish("no timeout", patient, t0, t0 + WATCH)
     return [refused, mine, bounded, waiting]
 
 
 def syncnt_give_up(syncnt: int = 1, limit: float = 15.0) -> Attempt:
     """Slow (seconds): the kernel's own give-up when TCP_SYNCNT caps the SYN resends."""
-    with socket.create_server((HOST, 0), backlog=0) as srv:
-        with socket.create_connection(srv.getsockname(), timeout=1):
-            t0 = time.monotonic()
-            s = start(srv.getsockname(), TCP_SYNCNT, syncnt)
-            return finish(f"TCP_SYNCNT={syncnt}", s, t0, t0 + limit)
+    with (socket.create_server((HOST, 0), backlog=0) as srv,
+          socket.create_connection(srv.getsockname(), timeout=1)):
+        t0 = time.monotonic()
+        s = start(srv.getsockname(), 0, socket.TCP_SYNCNT, syncnt)
+        return finish(f"TCP_SYNCNT={syncnt}", s, t0, t0 + limit)
 
 
 def claims(r: list[Attempt]) -> list[Claim]:
-    refused, mine, bounded, waiting = r[:4]
+    refused, mine, bounded, waiting, *syncnt = r
     ev = [f"{a.outcome} at {a.seconds:.2f} s, {a.syns_resent} SYN resent" for a in r]
     return [
         Claim("a closed port is refused at once", ev[0],
@@ -90,7 +76,7 @@ def claims(r: list[Attempt]) -> list[Claim]:
               "and the kernel has resent its SYN", ev[3],
               waiting.outcome == "pending" and waiting.syns_resent >= 1),
     ] + [Claim(f"{a.client} makes the kernel give up after resending", ev[4],
-               a.outcome == "ETIMEDOUT" and a.syns_resent >= 1) for a in r[4:]]
+               a.outcome == "ETIMEDOUT" and a.syns_resent >= 1) for a in syncnt]
 
 
 def main() -> None:

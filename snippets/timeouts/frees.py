@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import socket
 import time
+from collections import namedtuple
 from contextlib import ExitStack
-from dataclasses import dataclass
 
 from snippets.report import Claim, publish, table
 from snippets.svg import line_chart
-from snippets.timeouts._servers import WorkerPool, keep_alive
+from snippets.timeouts._servers import WorkerPool, get, keep_alive
 
 WORKERS, CLIENTS, IDLE = 6, 10, 0.25  # one new client every TICK s, then a quiet tail
 TICK, TICKS = 0.1, 13
-GET = b"GET / HTTP/1.1\r\nHost: demo\r\n\r\n"
-
-
-@dataclass(frozen=True)
-class Pile:
-    server: str
-    held: list[tuple[float, int]]  # (seconds, connections the server holds)
-    served: int  # clients whose request was answered
+# held: (seconds, connections the server holds); served: clients answered
+Pile = namedtuple("Pile", "server held served")
 
 
 def measure() -> list[Pile]:
     names = {"no idle timeout": None, f"idle timeout {IDLE} s": IDLE}
     with ExitStack() as stack:
-        pools = {n: stack.enter_context(WorkerPool(keep_alive(i), WORKERS))
+        pools = {n: stack.enter_context(WorkerPool(keep_alive, WORKERS, idle=i))
                  for n, i in names.items()}
         held = {n: [] for n in pools}
         clients = {n: [] for n in pools}
@@ -34,10 +28,10 @@ def measure() -> list[Pile]:
         for tick in range(TICKS):
             time.sleep(max(0.0, t0 + tick * TICK - time.monotonic()))
             for name, pool in pools.items():
-                held[name].append((round(tick * TICK, 1), pool.held()))
+                held[name].append((round(tick * TICK, 1), len(pool.held)))
                 if tick < CLIENTS:  # ask once, then walk away without closing
                     c = stack.enter_context(socket.create_connection(pool.address, 1))
-                    c.sendall(GET)
+                    c.sendall(get())
                     clients[name].append(c)
         time.sleep(0.05)
         return [Pile(n, held[n], sum(answered(c) for c in clients[n])) for n in pools]
@@ -71,8 +65,7 @@ def claims(r: list[Pile]) -> list[Claim]:
 def main() -> None:
     r = measure()
     print(f"{WORKERS} workers; a client every {TICK} s asks once and never returns")
-    rows = [[p.server, max(n for _, n in p.held), p.held[-1][1], p.served]
-            for p in r]
+    rows = [[p.server, max(n for _, n in p.held), p.held[-1][1], p.served] for p in r]
     print(table(["server", "peak held", "held at end", f"served of {CLIENTS}"], rows))
     chart = line_chart("Connections the server holds", "seconds", "held connections",
                        {p.server: p.held for p in r})

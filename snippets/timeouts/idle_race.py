@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 
 from snippets.report import Claim, publish, table
-from snippets.timeouts._servers import WorkerPool, keep_alive
+from snippets.timeouts._servers import WorkerPool, get, keep_alive
 
 IDLE = 0.2  # the server closes a keep-alive connection after this much quiet
-GET = b"GET /balance HTTP/1.1\r\nHost: demo\r\n\r\n"
-
-
-@dataclass(frozen=True)
-class Race:
-    first: bytes  # status line of the first response
-    sent: int  # what send() returned for the request written after the idle close
-    reply: bytes  # what recv() got for it
-    next_send: str  # what the send after that raised
-    answered: int  # requests the server answered on that connection
-    retry: bytes  # status line of the same GET, retried on a fresh connection
+GET = get("/balance")
+# first, retry: status lines; sent: what send() returned after the idle close;
+# reply: what recv() then got; next_send: what the send after that raised;
+# answered: how many requests the server answered on the first connection
+Race = namedtuple("Race", "first sent reply next_send answered retry")
 
 
 def status(conn: socket.socket) -> bytes:
@@ -28,7 +22,7 @@ def status(conn: socket.socket) -> bytes:
 
 
 def measure() -> Race:
-    with WorkerPool(keep_alive(IDLE), workers=2) as pool:
+    with WorkerPool(keep_alive, idle=IDLE) as pool:
         with socket.create_connection(pool.address, timeout=1) as c:
             c.sendall(GET)
             first = status(c)

@@ -3,92 +3,71 @@
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
-import threading
 import time
-from dataclasses import dataclass
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 
 from snippets.report import Claim, publish, table
 from snippets.svg import timeline
-from snippets.timeouts._servers import OK, WorkerPool, read_head
+from snippets.timeouts._servers import OK, WorkerPool, get, read_head
 
 WORKERS = ATTACKERS = 2
 DRIP, IDLE, DEADLINE = 0.1, 0.4, 0.3  # s between header lines; the servers' timeouts
 ARRIVE, PATIENCE, ATTACK = 0.15, 0.8, 1.2  # the normal client; how long the attack runs
-POLICIES = {"header deadline": {"deadline": DEADLINE}, "per-read": {"idle": IDLE},
+POLICIES = {"deadline": {"deadline": DEADLINE}, "per-read": {"idle": IDLE},
             "no timeout": {}}
+# cuts: attacker connections the server ended before the attack did
+Outcome = namedtuple("Outcome", "server served waited cuts longest_hold lanes")
 
 
-def serve(policy: dict):
-    def handle(conn: socket.socket, pool: WorkerPool) -> str:
-        if read_head(conn, **policy) is None:  # a timeout fired, or the peer left
-            with contextlib.suppress(OSError):
-                conn.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
-            return "attacker"
-        time.sleep(0.05)  # the real work
-        conn.sendall(OK)
-        return "normal request"
-    return handle
+def handle(conn: socket.socket, pool: WorkerPool, **policy) -> str:
+    if read_head(conn, **policy) is None:  # a timeout fired, or the peer left
+        with contextlib.suppress(OSError):
+            conn.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+        return "attacker"
+    time.sleep(0.05)  # the real work
+    conn.sendall(OK)
+    return "normal request"
 
 
 def attacker(pool: WorkerPool) -> None:
-    """Drip one header line every DRIP s, never the blank line; reconnect when cut."""
+    """Drip a header line every DRIP s, never the blank line that ends the header,
+    until the server speaks (a 408) or hangs up: cut, reconnect."""
     while pool.now() < ATTACK:
         with contextlib.suppress(OSError), socket.create_connection(
                 pool.address, timeout=DRIP) as s:
             s.sendall(b"GET / HTTP/1.1\r\n")
-            while pool.now() < ATTACK:
+            while pool.now() < ATTACK and not select.select([s], [], [], DRIP)[0]:
                 s.sendall(b"X-Drip: 1\r\n")
-                with contextlib.suppress(TimeoutError):
-                    s.recv(64)  # the server spoke (408) or hung up: we were cut
-                    break
 
 
-def client(pool: WorkerPool, out: list) -> None:
-    time.sleep(ARRIVE)
-    start, served = pool.now(), False
-    with socket.create_connection(pool.address, timeout=PATIENCE) as s:
-        s.sendall(b"GET / HTTP/1.1\r\nHost: demo\r\n\r\n")
-        with contextlib.suppress(TimeoutError):
-            served = s.recv(64).startswith(b"HTTP/1.1 200")
-    out.append((start, pool.now(), "served" if served else "gave up"))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    server: str
-    served: bool
-    waited: float
-    cuts: int  # attacker connections the server ended before the attack did
-    longest_hold: float
-    lanes: list  # (lane, [(start, end, kind)]) for the timeline
-
-
-def outcome(name: str, pool: WorkerPool, waits: list) -> Outcome:
-    (start, end, kind), = waits
+def attack(name: str, policy: dict) -> Outcome:
+    """Attackers hold one server's workers; a normal client comes at ARRIVE s."""
+    with (ThreadPoolExecutor(ATTACKERS) as ex,
+          WorkerPool(handle, WORKERS, **policy) as pool):
+        for _ in range(ATTACKERS):
+            ex.submit(attacker, pool)
+        time.sleep(ARRIVE)
+        start, served = pool.now(), False
+        with socket.create_connection(pool.address, timeout=PATIENCE) as s:
+            s.sendall(get())
+            with contextlib.suppress(TimeoutError):
+                served = s.recv(64).startswith(b"HTTP/1.1 200")
+        end = pool.now()
+        time.sleep(max(0.0, ATTACK - end))  # the pool shuts down, then attackers leave
     hits = [s for s in pool.spans if s.kind == "attacker"]
-    lanes = [(f"w{w + 1}", [(s.start, s.end, s.kind) for s in pool.spans
-                            if s.worker == w]) for w in range(WORKERS)]
-    return Outcome(name, kind == "served", end - start,
-                   sum(s.end < ATTACK - 0.05 for s in hits),
-                   max(s.end - s.start for s in hits), lanes + [("client", waits)])
+    lanes = [(f"{name} w{w + 1}", [s[1:] for s in pool.spans if s.worker == w])
+             for w in range(WORKERS)]
+    lanes.append((f"{name} client", [(start, end, "served" if served else "gave up")]))
+    return Outcome(name, served, end - start, sum(s.end < ATTACK - 0.05 for s in hits),
+                   max(s.end - s.start for s in hits), lanes)
 
 
 def measure() -> list[Outcome]:
-    with contextlib.ExitStack() as stack:
-        pools = {n: stack.enter_context(WorkerPool(serve(p), WORKERS))
-                 for n, p in POLICIES.items()}
-        waits = {n: [] for n in pools}
-        threads = [threading.Thread(target=attacker, args=(p,))
-                   for p in pools.values() for _ in range(ATTACKERS)]
-        threads += [threading.Thread(target=client, args=(p, waits[n]))
-                    for n, p in pools.items()]
-        for t in threads:
-            t.start()
-        time.sleep(ATTACK)  # then the pools shut down, before any attacker hangs up
-    for t in threads:
-        t.join(timeout=2)
-    return [outcome(n, p, waits[n]) for n, p in pools.items()]
+    with ThreadPoolExecutor(len(POLICIES)) as ex:  # the servers side by side
+        return list(ex.map(attack, POLICIES, POLICIES.values()))
 
 
 def claims(r: list[Outcome]) -> list[Claim]:
@@ -111,10 +90,9 @@ def main() -> None:
     print(table(["server", "client", "waited s", "attackers cut", "longest hold s"],
                 [[o.server, "served" if o.served else "gave up", f"{o.waited:.1f}",
                   o.cuts, f"{o.longest_hold:.1f}"] for o in r]))
-    tag = {"header deadline": "dl", "per-read": "rd", "no timeout": "no"}
-    lanes = [(f"{tag[o.server]} {n}", s) for o in r for n, s in o.lanes]
-    publish(claims(r), figures={"slowloris": timeline(
-        "Who holds which worker (dl: header deadline, rd: per-read, no: none)", lanes)})
+    chart = timeline("Who holds each server's workers during the attack",
+                     [lane for o in r for lane in o.lanes])
+    publish(claims(r), figures={"slowloris": chart})
 
 
 if __name__ == "__main__":
