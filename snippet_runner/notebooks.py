@@ -9,13 +9,12 @@ is what mkdocs-jupyter renders.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from snippet_runner.runner import environment_key, local_imports
+from snippet_runner.runner import local_imports, locked_environment
 
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
 
@@ -30,11 +29,8 @@ def _code(nb) -> str:
 
 
 def notebook_key(root: Path, path: Path, nb) -> str:
-    digest = hashlib.sha256(environment_key().encode())
+    digest = locked_environment(root)
     digest.update(path.read_bytes())
-    for name in ("requirements.lock", "requirements-runtimes.lock"):
-        if (root / name).is_file():
-            digest.update((root / name).read_bytes())
     for dep in sorted(local_imports(root, path, source=_code(nb)) - {path}):
         digest.update(dep.read_bytes())
     return digest.hexdigest()[:32]
@@ -54,12 +50,14 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
         log.info("notebook %s: cached result reused", path.relative_to(root))
         return target
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            allow_errors=False, resources={"metadata": {"path": str(root)}})
+                            allow_errors=False,
+                            resources={"metadata": {"path": str(root)}})
     try:
         client.execute()
     except CellTimeoutError:
-        raise PluginError(f"notebook failed: {path.relative_to(root)}: a cell ran "
-                          f"longer than {timeout:g} s; its kernel was stopped") from None
+        raise PluginError(
+            f"notebook failed: {path.relative_to(root)}: a cell ran longer than "
+            f"{timeout:g} s; its kernel was stopped") from None
     except CellExecutionError as error:
         tail = "\n".join(f"    | {ln}" for ln in str(error).strip().splitlines()[-12:])
         raise PluginError(f"notebook failed: {path.relative_to(root)}: a cell "

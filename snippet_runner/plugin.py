@@ -1,9 +1,9 @@
 """MkDocs plugin: turn ```snippet fences into source + real output + verified claims.
 
-A fence names a snippet file (relative to ``snippets/``) and options::
+A fence names a snippet file (from the project root) and options::
 
     ```snippet
-    path: threads/io_bound.py
+    path: snippets/threads/io_bound.py
     timeout: 20
     hl_lines: 12 14
     ```
@@ -136,7 +136,8 @@ def highlighted_lines(source: str, options: dict[str, str], where: str) -> str:
                 return n
         raise PluginError(f"{where}: no line contains highlight {text!r}")
 
-    for text in filter(None, (t.strip() for t in options.get("highlight", "").split("|"))):
+    texts = (t.strip() for t in options.get("highlight", "").split("|"))
+    for text in filter(None, texts):
         if " ... " in text:  # a range: from the first line with A to the next with B
             a, b = (part.strip() for part in text.split(" ... ", 1))
             begin = first(a)
@@ -159,7 +160,7 @@ def _cell(text: str) -> str:
 class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     def on_config(self, config):
         self.root = Path(config.config_file_path).resolve().parent
-        self.snippets = self.root / self.config.snippets_dir
+        self.snippets = (self.root / self.config.snippets_dir).resolve()
         cache = self.root / self.config.cache_dir
         self.execute = _env_flag("SNIPPETS_EXECUTE", True)
         self.fresh = _env_flag("SNIPPETS_FRESH", False)
@@ -202,13 +203,16 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             options[key.strip()] = value.strip()
         if "path" not in options:
             raise PluginError(f"{page_path}: a snippet fence needs 'path: <file>'")
-        file = self.snippets / options["path"]
+        file = (self.root / options["path"]).resolve()
+        if not file.is_relative_to(self.snippets) or file.suffix != ".py":
+            raise PluginError(f"{page_path}: a snippet path names a .py file under "
+                              f"{self.config.snippets_dir}/, got {options['path']!r}")
         if not file.is_file():
-            raise PluginError(f"{page_path}: snippet file not found: {file}")
+            raise PluginError(f"{page_path}: snippet file not found: {options['path']}")
         return options
 
     def _render(self, options: dict[str, str], claims: list[dict], page: str) -> str:
-        rel = f"{self.config.snippets_dir}/{options['path']}"
+        rel = options["path"]
         source = (self.root / rel).read_text(encoding="utf-8").rstrip("\n")
         attrs = f'title="{rel}" linenums="1"'
         lines = highlighted_lines(source, options, f"{page}: {rel}")

@@ -24,6 +24,7 @@ from pathlib import Path
 OUTPUT_DIR_ENV = "SNIPPET_OUTPUT_DIR"  # the same name snippets/report.py reads
 STDERR_TAIL = 15
 CACHE_VERSION = "1"
+LOCK_FILES = ("requirements.lock", "requirements-runtimes.lock")
 
 
 class SnippetFailure(Exception):
@@ -94,13 +95,19 @@ def environment_key() -> str:
                      platform.machine(), str(os.cpu_count())])
 
 
-def cache_key(root: Path, rel_path: str, extra: str = "") -> str:
-    digest = hashlib.sha256(f"{CACHE_VERSION}|{environment_key()}|{extra}".encode())
-    for name in ("requirements.lock", "requirements-runtimes.lock"):
-        lock = root / name
-        if lock.is_file():
-            digest.update(lock.read_bytes())
-    for dep in sorted(local_imports(root, root / rel_path) | data_files(root / rel_path)):
+def locked_environment(root: Path):
+    """A hash started with what every run depends on: Python, kernel, lock files."""
+    digest = hashlib.sha256(f"{CACHE_VERSION}|{environment_key()}".encode())
+    for name in LOCK_FILES:
+        if (root / name).is_file():
+            digest.update((root / name).read_bytes())
+    return digest
+
+
+def cache_key(root: Path, rel_path: str) -> str:
+    digest = locked_environment(root)
+    snippet = root / rel_path
+    for dep in sorted(local_imports(root, snippet) | data_files(snippet)):
         digest.update(str(dep.relative_to(root)).encode())
         digest.update(dep.read_bytes())
     return digest.hexdigest()
@@ -125,7 +132,7 @@ def _tail(text: str, lines: int = STDERR_TAIL) -> str:
 
 
 def execute(root: Path, rel_path: str, timeout: float) -> SnippetRun:
-    """Run `python -m <module>` from the project root; raise SnippetFailure on any fault."""
+    """Run `python -m <module>` from the project root; SnippetFailure on any fault."""
     module = module_name(rel_path)
     command = f"python -m {module}"
     with tempfile.TemporaryDirectory(prefix="snippet-") as out:

@@ -59,7 +59,7 @@ episode argues.>
 <One sentence: what to look at in the listing.>
 
 ```snippet
-path: {package}/{demo}.py
+path: snippets/{package}/{demo}.py
 ```
 
 <One sentence: what the output proves. No typed-in numbers: cite a source or let the
@@ -67,7 +67,8 @@ run print them.>
 '''
 
 
-def scaffold(slug: str, title: str, demo: str = "demo", root: Path = ROOT) -> list[Path]:
+def scaffold(slug: str, title: str, demo: str = "demo",
+             root: Path = ROOT) -> list[Path]:
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
         raise SystemExit(f"slug must look like 'kernel-calls', got {slug!r}")
     package = slug.replace("-", "_")

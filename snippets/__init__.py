@@ -1,1 +1,4 @@
-"""Runnable demos, one subpackage per episode: ``python -m snippets.<episode>.<demo>``."""
+"""Runnable demos, one subpackage per episode.
+
+Run one with ``python -m snippets.<episode>.<demo>``.
+"""

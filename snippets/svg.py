@@ -80,7 +80,8 @@ def line_chart(title: str, x_label: str, y_label: str,
         body.append(f'<text x="{LEFT - 6}" y="{sy(tick) + 4:.1f}" '
                     f'text-anchor="end">{_label(tick)}</text>')
         body.append(f'<line x1="{LEFT}" y1="{sy(tick):.1f}" x2="{WIDTH - RIGHT}" '
-                    f'y2="{sy(tick):.1f}" stroke="currentColor" stroke-opacity="0.15"/>')
+                    f'y2="{sy(tick):.1f}" stroke="currentColor" '
+                    'stroke-opacity="0.15"/>')
     for x in sorted({x for x, _ in points}):
         body.append(f'<text x="{sx(x):.1f}" y="{HEIGHT - BOTTOM + 16}" '
                     f'text-anchor="middle">{_label(x)}</text>')

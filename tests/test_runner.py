@@ -36,11 +36,13 @@ FAULTS = {
     "raises": "raise RuntimeError('the snippet broke')\n",
     "exits_early": "import sys\nprint('partial output')\nsys.exit(0)\n",
     "broken_claim": ("from snippets.report import Claim, publish\n"
-                     "publish([Claim('two is less than one', '2 < 1 is False', 2 < 1)])\n"),
+                     "publish([Claim('two is less than one', '2 < 1 is False',\n"
+                     "               2 < 1)])\n"),
     "leaves_child": (
         "import subprocess, sys, pathlib\n"
-        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],\n"
-        "                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "sleeper = [sys.executable, '-c', 'import time; time.sleep(600)']\n"
+        "child = subprocess.Popen(sleeper, stdout=subprocess.DEVNULL,\n"
+        "                         stderr=subprocess.DEVNULL)\n"
         "pathlib.Path(sys.argv[0]).with_suffix('.pid').write_text(str(child.pid))\n"
         "from snippets.report import Claim, publish\n"
         "publish([Claim('started a child', 'yes', True)])\n"),
@@ -64,8 +66,9 @@ def make_project(tmp: Path, pages: dict[str, str], timeout: int = 3) -> Path:
     for name, code in FAULTS.items():
         (tmp / "snippets" / "demo" / f"{name}.py").write_text(code)
     for page, snippets in pages.items():
-        fences = "\n".join(f"```snippet\npath: demo/{s}.py\ntimeout: {timeout}\n```\n"
-                           for s in snippets.split())
+        fences = "\n".join(
+            f"```snippet\npath: snippets/demo/{s}.py\ntimeout: {timeout}\n```\n"
+            for s in snippets.split())
         (tmp / "docs" / f"{page}.md").write_text(f"# {page}\n\n{fences}")
     (tmp / "mkdocs.yml").write_text(
         "site_name: fault injection\nstrict: true\nplugins:\n  - snippets-runner\n"
@@ -187,7 +190,8 @@ def test_a_failing_notebook_fails_the_build_clearly(tmp_path, cell, expected):
 def test_highlight_follows_text_and_a_stale_one_fails_the_build(tmp_path):
     project = make_project(tmp_path, {"index": "good"})
     page = project / "docs" / "index.md"
-    page.write_text(page.read_text().replace("timeout: 3", "timeout: 3\nhighlight: publish(["))
+    text = page.read_text()
+    page.write_text(text.replace("timeout: 3", "timeout: 3\nhighlight: publish(["))
     assert build(project).returncode == 0
     assert 'class="hll"' in (project / "site" / "index.html").read_text()
     page.write_text(page.read_text().replace("publish([", "no such text"))
@@ -205,3 +209,12 @@ def test_editing_a_data_file_of_the_package_reruns_its_snippets(tmp_path):
     assert ran(build(project)) == []
     (programs / "read.c").write_text("int main(void) { return 1; }\n")
     assert ran(build(project)) == ["snippets/demo/good.py"]
+
+
+def test_a_fence_naming_a_file_outside_snippets_fails_the_build(tmp_path):
+    project = make_project(tmp_path, {"index": "good"})
+    page = project / "docs" / "index.md"
+    page.write_text(page.read_text().replace("snippets/demo/good.py", "mkdocs.yml"))
+    result = build(project)
+    assert result.returncode == 1
+    assert "a snippet path names a .py file under snippets/" in result.stderr

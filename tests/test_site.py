@@ -83,13 +83,13 @@ def test_every_snippet_is_shown_by_a_page_and_named_by_a_test():
     shown = shown_paths()
     tests_text = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
     for demo in demo_files():
-        rel = demo.relative_to(SNIPPETS).as_posix()
-        assert rel in shown, f"no page shows snippets/{rel}"
+        rel = demo.relative_to(ROOT).as_posix()
+        assert rel in shown, f"no page shows {rel}"
         package, module = demo.parent.name, demo.stem
         assert re.search(rf"\b{package}\b[\s\S]*\b{module}\b", tests_text), (
             f"no test imports snippets.{package}.{module}")
     for path in shown:
-        assert (SNIPPETS / path).is_file(), f"a page shows missing snippets/{path}"
+        assert (ROOT / path).is_file(), f"a page shows missing {path}"
 
 
 def test_every_episode_page_is_in_the_nav_and_linked_from_home():
@@ -100,7 +100,8 @@ def test_every_episode_page_is_in_the_nav_and_linked_from_home():
         assert f"(episodes/{page.name})" in home, f"{page.name} not linked from home"
 
 
-@pytest.mark.parametrize("notebook", sorted(DOCS.rglob("*.ipynb")), ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", sorted(DOCS.rglob("*.ipynb")),
+                         ids=lambda p: p.name)
 def test_notebook_executes_without_error(notebook, tmp_path):
     executed = run_notebook(ROOT, notebook, tmp_path, timeout=60, fresh=True)
     assert executed.is_file()
