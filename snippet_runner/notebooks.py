@@ -10,6 +10,7 @@ is what mkdocs-jupyter renders.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -36,33 +37,81 @@ def notebook_key(root: Path, path: Path, nb) -> str:
     return digest.hexdigest()[:32]
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _where(index: int, cell) -> str:
+    first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+    return f"cell {index + 1} ({first.strip()[:60]!r})"
+
+
+def _text_outputs(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif "data" in out:
+            parts.append(out["data"].get("text/plain", ""))
+    return ANSI.sub("", "".join(parts))
+
+
+def verdict_lines(cell) -> tuple[list[str], list[str]]:
+    """The `NOT HELD:` and `not checked here:` lines a cell printed with
+    report.explain(): a notebook's claims obey the same rule as a snippet's."""
+    lines = _text_outputs(cell).splitlines()
+    return ([ln for ln in lines if ln.startswith("NOT HELD:")],
+            [ln for ln in lines if ln.startswith("not checked here:")])
+
+
 def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
                  fresh: bool = False) -> Path:
-    """Return the path of an executed copy of `path`, running it if needed."""
+    """Return the path of an executed copy of `path`, running it if needed.
+
+    Each cell is bounded by `timeout`; a cell that raises, hangs or prints a claim
+    that did not hold fails with the cell's number and first line.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb = nbformat.read(path, as_version=4)
+    rel = path.relative_to(root)
     # Keep the notebook's own file name: it is what a reader downloads.
     target = cache_dir / notebook_key(root, path, nb) / path.name
     if target.is_file() and not fresh:
-        log.info("notebook %s: cached result reused", path.relative_to(root))
+        log.info("notebook %s: cached result reused", rel)
         return target
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             allow_errors=False,
                             resources={"metadata": {"path": str(root)}})
-    try:
-        client.execute()
-    except CellTimeoutError:
-        raise PluginError(
-            f"notebook failed: {path.relative_to(root)}: a cell ran longer than "
-            f"{timeout:g} s; its kernel was stopped") from None
-    except CellExecutionError as error:
-        tail = "\n".join(f"    | {ln}" for ln in str(error).strip().splitlines()[-12:])
-        raise PluginError(f"notebook failed: {path.relative_to(root)}: a cell "
-                          f"raised\n{tail}") from None
+    unchecked: list[str] = []
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            where = f"notebook failed: {rel}: {_where(index, cell)}"
+            try:
+                client.execute_cell(cell, index)
+            except CellTimeoutError:
+                raise PluginError(f"{where} ran longer than {timeout:g} s; its "
+                                  "kernel was stopped") from None
+            except CellExecutionError as error:
+                lines = ANSI.sub("", str(error)).strip().splitlines()
+                tail = "\n".join(f"    | {ln}" for ln in lines[-8:])
+                raise PluginError(f"{where} raised\n{tail}") from None
+            broken, skipped = verdict_lines(cell)
+            if broken:
+                raise PluginError(f"{where}: a claim did not hold: "
+                                  + "; ".join(broken))
+            unchecked += [f"{_where(index, cell)}: {ln}" for ln in skipped]
+    for line in unchecked:
+        logging.getLogger("snippets-runner.unchecked").warning("%s: %s", rel, line)
     target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
-    log.info("notebook %s: executed", path.relative_to(root))
+    if not unchecked:  # like snippets: a run with unchecked claims is not cached
+        nbformat.write(nb, target)
+    else:
+        target = cache_dir / "unchecked" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+    log.info("notebook %s: executed", rel)
     return target

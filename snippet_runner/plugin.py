@@ -33,6 +33,15 @@ from snippet_runner.notebooks import run_notebook
 from snippet_runner.runner import SnippetFailure, SnippetRun, run_snippet
 
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
+# A claim *not checked here* is worth a warning line, but must not fail a --strict
+# build (a busy machine is not a broken claim): this logger sits outside "mkdocs",
+# whose warnings --strict counts.
+unchecked_log = logging.getLogger("snippets-runner.unchecked")
+if not unchecked_log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("WARNING -  %(message)s"))
+    unchecked_log.addHandler(_handler)
+    unchecked_log.propagate = False
 
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 OPTIONS = {"path", "timeout", "hl_lines", "highlight", "source"}
@@ -148,7 +157,12 @@ def highlighted_lines(source: str, options: dict[str, str], where: str) -> str:
     return " ".join(spans)
 
 
-def _verdict(held: bool) -> str:
+def _verdict(claim: dict) -> str:
+    held = claim.get("held")
+    if held is None:
+        why = html.escape(claim.get("reason", ""), quote=True)
+        return (f'<span class="claim-unchecked" title="{why}">not checked here</span>'
+                f"<br><small>{_cell(claim.get('reason', ''))}</small>")
     return ('<span class="claim-held">held</span>' if held
             else '<span class="claim-broken">not held</span>')
 
@@ -242,6 +256,9 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             run = run_snippet(self.root, rel, timeout, self.cache_dir, self.fresh)
         except SnippetFailure as error:
             raise PluginError(f"snippet failed on page {page}: {error}") from None
+        for claim in run.unchecked:
+            unchecked_log.warning("not checked here: %s: %s (%s)", rel,
+                                  claim["statement"], claim.get("reason", ""))
         if run.cached:
             log.info("snippet %s: cached result reused", rel)
         else:
@@ -254,12 +271,13 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     def _verified_table(self, claims: list[dict]) -> str:
         rows = "\n".join(
             f"| {_cell(c['statement'])} | {_cell(c['evidence'])} | "
-            f"{_verdict(c['held'])} | "
+            f"{_verdict(c)} | "
             f"`{_cell(c['source'])}` |" for c in claims)
         return (
             "\n\n## Verified at build\n\n"
-            "Every claim below was checked by the snippets above while this page "
-            "was built; a claim that fails stops the build.\n\n"
+            "Every claim below was checked by the snippets above when this page "
+            "was built; a claim that fails stops the build, and one that could not "
+            "be measured on the build machine says *not checked here* and why.\n\n"
             "| Claim | Measured | Result | Snippet |\n|---|---|---|---|\n"
             f"{rows}\n\n<p class=\"environment-stamp\">Measured with "
             f"{html.escape(environment_stamp())}.</p>\n")

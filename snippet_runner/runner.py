@@ -3,7 +3,8 @@
 A run is cached under a hash of everything that can change its output: the snippet,
 the local modules it imports, the data files of its package (programs it compiles),
 the lock files, the Python build and the kernel release.
-Only runs that succeeded and whose claims all held are cached.
+Only runs that succeeded and whose claims all held are cached: a run with a claim
+*not checked here* (a busy machine, a missing tool) is tried again next build.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class SnippetRun:
     claims: list[dict] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     cached: bool = False
+    measured_at: float = 0.0  # Unix time the run finished (cached runs keep theirs)
+
+    @property
+    def unchecked(self) -> list[dict]:
+        return [c for c in self.claims if c.get("held") is None]
 
 
 def module_name(rel_path: str) -> str:
@@ -171,9 +177,9 @@ def execute(root: Path, rel_path: str, timeout: float) -> SnippetRun:
 
     if timed_out:
         raise fail(f"timed out after {timeout:g} s; its process group was killed")
-    if claims is not None and any(not c["held"] for c in claims):
+    if claims is not None and any(c["held"] is False for c in claims):
         broken = "; ".join(f"{c['statement']} ({c['evidence']})"
-                           for c in claims if not c["held"])
+                           for c in claims if c["held"] is False)
         raise fail(f"a claim did not hold: {broken}")
     if proc.returncode != 0:
         raise fail(f"exited with status {proc.returncode}")
@@ -182,7 +188,8 @@ def execute(root: Path, rel_path: str, timeout: float) -> SnippetRun:
     if claims is None:
         raise fail("exited 0 without publishing its claims "
                    "(did it exit early, or never call report.publish()?)")
-    return SnippetRun(rel_path, command, stdout, stderr, seconds, claims, figures)
+    return SnippetRun(rel_path, command, stdout, stderr, seconds, claims, figures,
+                      measured_at=time.time())
 
 
 def run_snippet(root: Path, rel_path: str, timeout: float, cache_dir: Path | None,
@@ -194,7 +201,7 @@ def run_snippet(root: Path, rel_path: str, timeout: float, cache_dir: Path | Non
         run.cached = True
         return run
     run = execute(root, rel_path, timeout)
-    if entry:
+    if entry and not run.unchecked:
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = entry.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(run)), encoding="utf-8")
