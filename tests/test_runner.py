@@ -46,6 +46,10 @@ FAULTS = {
         "pathlib.Path(sys.argv[0]).with_suffix('.pid').write_text(str(child.pid))\n"
         "from snippets.report import Claim, publish\n"
         "publish([Claim('started a child', 'yes', True)])\n"),
+    "not_checked": (
+        "from snippets.report import Claim, publish\n"
+        "publish([Claim('one is one', '1 == 1', True),\n"
+        "         Claim.not_checked('strace sees it', 'strace is not installed')])\n"),
     "leaves_thread": (
         "import threading, time\n"
         "threading.Thread(target=time.sleep, args=(600,)).start()\n"
@@ -149,6 +153,18 @@ def test_unchanged_snippets_are_not_rerun_and_an_edit_reruns_only_its_own(tmp_pa
     assert len(ran(build(project, SNIPPETS_FRESH="1"))) == 2
 
 
+def test_a_claim_not_checked_here_warns_but_does_not_fail_a_strict_build(tmp_path):
+    project = make_project(tmp_path, {"index": "not_checked"})
+    result = build(project)
+    assert result.returncode == 0, result.stderr
+    assert ("WARNING -  not checked here: snippets/demo/not_checked.py: strace sees "
+            "it (strace is not installed)") in result.stderr
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert 'class="claim-unchecked"' in page and "strace is not installed" in page
+    assert "claim-broken" not in page
+    assert ran(build(project)) == ["snippets/demo/not_checked.py"]  # not cached
+
+
 def test_execution_can_be_switched_off(tmp_path):
     result = build(make_project(tmp_path, {"index": "hang"}), SNIPPETS_EXECUTE="0")
     assert result.returncode == 0, result.stderr
@@ -164,8 +180,13 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("cell, expected", [
-    ("raise ValueError('a broken cell')", "a cell raised"),
-    ("import time\ntime.sleep(600)", "a cell ran longer than 3 s"),
+    ("raise ValueError('a broken cell')",
+     "cell 2 (\"raise ValueError('a broken cell')\") raised"),
+    ("import time\ntime.sleep(600)", "cell 2 ('import time') ran longer than 3 s"),
+    ("from snippets.report import Claim, explain\n"
+     "print(explain([Claim('one is two', '1 != 2', False)]))",
+     "cell 2 ('from snippets.report import Claim, explain'): a claim did not hold: "
+     "NOT HELD: one is two"),
 ])
 def test_a_failing_notebook_fails_the_build_clearly(tmp_path, cell, expected):
     import nbformat
@@ -185,6 +206,7 @@ def test_a_failing_notebook_fails_the_build_clearly(tmp_path, cell, expected):
     assert time.monotonic() - start < 60
     assert result.returncode == 1
     assert f"notebook failed: docs/bad.ipynb: {expected}" in result.stderr
+    assert "\x1b[" not in result.stderr  # no ANSI colour codes in the log
 
 
 def test_highlight_follows_text_and_a_stale_one_fails_the_build(tmp_path):
