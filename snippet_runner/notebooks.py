@@ -9,13 +9,14 @@ is what mkdocs-jupyter renders.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from mkdocs.exceptions import PluginError
-
-from snippet_runner.runner import local_imports, locked_environment
+from snippet_runner.runner import SnippetFailure, local_imports, locked_environment
 
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
 
@@ -63,9 +64,18 @@ def verdict_lines(cell) -> tuple[list[str], list[str]]:
             [ln for ln in lines if ln.startswith("not checked here:")])
 
 
+@dataclass
+class NotebookRun:
+    path: Path  # the executed copy, outputs included
+    seconds: float
+    cached: bool
+    measured_at: float
+    verdicts: dict[str, int] = field(default_factory=dict)
+
+
 def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
-                 fresh: bool = False) -> Path:
-    """Return the path of an executed copy of `path`, running it if needed.
+                 fresh: bool = False) -> NotebookRun:
+    """Execute `path` (or reuse its cached executed copy) and return that copy.
 
     Each cell is bounded by `timeout`; a cell that raises, hangs or prints a claim
     that did not hold fails with the cell's number and first line.
@@ -78,13 +88,16 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
     rel = path.relative_to(root)
     # Keep the notebook's own file name: it is what a reader downloads.
     target = cache_dir / notebook_key(root, path, nb) / path.name
-    if target.is_file() and not fresh:
+    meta = target.with_name("run.json")
+    if target.is_file() and meta.is_file() and not fresh:
         log.info("notebook %s: cached result reused", rel)
-        return target
+        return NotebookRun(target, cached=True, **json.loads(meta.read_text()))
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             allow_errors=False,
                             resources={"metadata": {"path": str(root)}})
     unchecked: list[str] = []
+    held = 0
+    start = time.perf_counter()
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -93,25 +106,29 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
             try:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
-                raise PluginError(f"{where} ran longer than {timeout:g} s; its "
-                                  "kernel was stopped") from None
+                raise SnippetFailure(f"{where} ran longer than {timeout:g} s; its "
+                                     "kernel was stopped") from None
             except CellExecutionError as error:
                 lines = ANSI.sub("", str(error)).strip().splitlines()
                 tail = "\n".join(f"    | {ln}" for ln in lines[-8:])
-                raise PluginError(f"{where} raised\n{tail}") from None
+                raise SnippetFailure(f"{where} raised\n{tail}") from None
             broken, skipped = verdict_lines(cell)
             if broken:
-                raise PluginError(f"{where}: a claim did not hold: "
-                                  + "; ".join(broken))
+                raise SnippetFailure(f"{where}: a claim did not hold: "
+                                     + "; ".join(broken))
             unchecked += [f"{_where(index, cell)}: {ln}" for ln in skipped]
+            held += sum(ln.startswith("held:")
+                        for ln in _text_outputs(cell).splitlines())
     for line in unchecked:
         logging.getLogger("snippets-runner.unchecked").warning("%s: %s", rel, line)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not unchecked:  # like snippets: a run with unchecked claims is not cached
-        nbformat.write(nb, target)
-    else:
+    run = {"seconds": time.perf_counter() - start, "measured_at": time.time(),
+           "verdicts": {"held": held, "not held": 0,
+                        "not checked here": len(unchecked)}}
+    if unchecked:  # like a snippet's: a run with unchecked claims is not cached
         target = cache_dir / "unchecked" / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    if not unchecked:
+        target.with_name("run.json").write_text(json.dumps(run))
     log.info("notebook %s: executed", rel)
-    return target
+    return NotebookRun(target, cached=False, **run)

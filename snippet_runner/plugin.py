@@ -5,12 +5,19 @@ A fence names a snippet file (from the project root) and options::
     ```snippet
     path: snippets/threads/io_bound.py
     timeout: 20
-    hl_lines: 12 14
+    highlight: def thread_pool ... list(pool.map
     ```
 
-The plugin shows the file, runs it in its own process (see ``runner``), shows the
-command and its stdout, inlines the figures it drew, and ends the page with a
-"Verified at build" table of every claim its snippets checked.
+Before any page is rendered, the plugin collects every fence of every page and runs
+each snippet (and each notebook) once, in its own process, bounded, cached
+(`runner`, `schedule`). Then each page shows the lines that matter with the whole
+file one click away, the command, the output, the figures, a "Verified at build"
+table, related episodes (from the one topic list in mkdocs.yml), and when its
+results were measured. A page holding `<!-- snippets-runner:build-report -->` gets
+the build report: every run, its page, its time, cached or not, its verdicts.
+
+This module is the MkDocs front-end; `runner`, `schedule`, `render` and `notebooks`
+import nothing from MkDocs.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import os
 import platform
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mkdocs.config import config_options
@@ -29,8 +37,10 @@ from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
+from snippet_runner import render
 from snippet_runner.notebooks import run_notebook
-from snippet_runner.runner import SnippetFailure, SnippetRun, run_snippet
+from snippet_runner.runner import SnippetFailure, SnippetRun
+from snippet_runner.schedule import Job, run_jobs
 
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
 # A claim *not checked here* is worth a warning line, but must not fail a --strict
@@ -45,6 +55,9 @@ if not unchecked_log.handlers:
 
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 OPTIONS = {"path", "timeout", "hl_lines", "highlight", "source"}
+REPORT_MARKER = "<!-- snippets-runner:build-report -->"
+# re-exported for tests and older imports
+highlighted_lines = render.highlighted_lines
 
 
 class SnippetRunnerConfig(Config):
@@ -52,6 +65,7 @@ class SnippetRunnerConfig(Config):
     cache_dir = config_options.Type(str, default=".cache/snippets")
     timeout = config_options.Type((int, float), default=30)
     notebook_timeout = config_options.Type((int, float), default=60)
+    topics = config_options.Type(dict, default={})  # page src path -> [topics]
 
 
 def replace_snippet_fences(lines: list[str], replace) -> list[str]:
@@ -118,45 +132,6 @@ def environment_stamp() -> str:
             f"{platform.machine()}, {os.cpu_count()} cores")
 
 
-def _longest_backtick_run(text: str) -> int:
-    return max((len(m) for m in re.findall(r"`+", text)), default=0)
-
-
-def _fenced(language: str, text: str, attrs: str = "") -> str:
-    fence = "`" * max(3, _longest_backtick_run(text) + 1)
-    return f"{fence}{language}{(' ' + attrs) if attrs else ''}\n{text}\n{fence}"
-
-
-def highlighted_lines(source: str, options: dict[str, str], where: str) -> str:
-    """`hl_lines: 3 5-7` as given (checked against the file's length), plus the lines
-    containing each `highlight: text | other text`, where `start ... end` spans from
-    the first line containing start to the next containing end. Every text must
-    match, so a highlight follows the code when the file is edited."""
-    count = len(source.splitlines())
-    spans = options.get("hl_lines", "").split()
-    for span in spans:
-        if not re.fullmatch(r"\d+(-\d+)?", span) or int(span.split("-")[-1]) > count:
-            raise PluginError(f"{where}: hl_lines {span!r} is not within 1-{count}")
-    lines = source.splitlines()
-
-    def first(text: str, start: int = 0) -> int:
-        for n in range(start, count):
-            if text in lines[n]:
-                return n
-        raise PluginError(f"{where}: no line contains highlight {text!r}")
-
-    texts = (t.strip() for t in options.get("highlight", "").split("|"))
-    for text in filter(None, texts):
-        if " ... " in text:  # a range: from the first line with A to the next with B
-            a, b = (part.strip() for part in text.split(" ... ", 1))
-            begin = first(a)
-            spans.append(f"{begin + 1}-{first(b, begin) + 1}")
-        else:
-            spans += [str(n) for n, line in enumerate(lines, 1) if text in line]
-            first(text)
-    return " ".join(spans)
-
-
 def _verdict(claim: dict) -> str:
     held = claim.get("held")
     if held is None:
@@ -171,77 +146,180 @@ def _cell(text: str) -> str:
     return html.escape(text).replace("|", "&#124;").replace("\n", " ")
 
 
+def parse_options(body: str, page_path: str, root: Path, snippets: Path) -> dict:
+    options = {}
+    for line in body.strip().splitlines():
+        key, sep, value = line.strip().partition(":")
+        if not sep or key.strip() not in OPTIONS:
+            raise PluginError(f"{page_path}: bad snippet option line {line!r}; "
+                              f"use 'key: value' with keys {sorted(OPTIONS)}")
+        options[key.strip()] = value.strip()
+    if "path" not in options:
+        raise PluginError(f"{page_path}: a snippet fence needs 'path: <file>'")
+    file = (root / options["path"]).resolve()
+    if not file.is_relative_to(snippets) or file.suffix != ".py":
+        raise PluginError(f"{page_path}: a snippet path names a .py file under "
+                          f"{snippets.name}/, got {options['path']!r}")
+    if not file.is_file():
+        raise PluginError(f"{page_path}: snippet file not found: {options['path']}")
+    return options
+
+
+@dataclass
+class Record:
+    """One run as the build report shows it."""
+
+    kind: str  # "snippet" or "notebook"
+    path: str
+    page: str  # docs-relative src path of the page
+    seconds: float
+    cached: bool
+    measured_at: float
+    verdicts: dict[str, int] = field(default_factory=dict)
+
+
+def _verdict_counts(claims: list[dict]) -> dict[str, int]:
+    counts = {"held": 0, "not held": 0, "not checked here": 0}
+    for c in claims:
+        counts[{True: "held", False: "not held", None: "not checked here"}[
+            c.get("held")]] += 1
+    return counts
+
+
 class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     def on_config(self, config):
         self.root = Path(config.config_file_path).resolve().parent
         self.snippets = (self.root / self.config.snippets_dir).resolve()
-        cache = self.root / self.config.cache_dir
+        self.cache_dir = self.root / self.config.cache_dir
         self.execute = _env_flag("SNIPPETS_EXECUTE", True)
         self.fresh = _env_flag("SNIPPETS_FRESH", False)
-        self.cache_dir = cache
-        self.ran: list[str] = []
         if str(self.snippets) not in config.watch:
             config.watch.append(str(self.snippets))
         return config
 
+    # -- before any page: run everything once ------------------------------------
+
+    def on_nav(self, nav, config, files):
+        self.titles = {p.file.src_uri: p.title for p in nav.pages}
+        self.runs: dict[str, SnippetRun] = {}
+        self.notebooks: dict[str, Path] = {}
+        self.records: list[Record] = []
+        self.ran: list[str] = []
+        jobs: list[Job] = []
+        for file in files.documentation_pages():
+            page_path = self._page_path(file.src_uri, config)
+            if file.src_uri.endswith(".md"):
+                jobs += self._collect(Path(file.abs_src_path), file.src_uri, page_path)
+        if self.execute:
+            self._run_all(jobs)
+            for file in files.documentation_pages():
+                if file.src_uri.endswith(".ipynb"):
+                    self._run_notebook(file)
+        return nav
+
+    def _page_path(self, src_uri: str, config) -> str:
+        docs = Path(config.docs_dir).resolve()
+        return f"{docs.relative_to(self.root)}/{src_uri}"
+
+    def _collect(self, path: Path, src_uri: str, page_path: str) -> list[Job]:
+        jobs: list[Job] = []
+
+        def collect(indent: str, body: str) -> list[str]:
+            options = parse_options(body, page_path, self.root, self.snippets)
+            timeout = float(options.get("timeout", self.config.timeout))
+            jobs.append(Job(options["path"], timeout, page_path, src_uri))
+            return []
+
+        replace_snippet_fences(path.read_text(encoding="utf-8").splitlines(), collect)
+        return jobs
+
+    def _run_all(self, jobs: list[Job]) -> None:
+        outcomes = run_jobs(self.root, jobs, self.cache_dir, fresh=self.fresh)
+        for job, outcome in outcomes:  # in page and fence order
+            if isinstance(outcome, SnippetFailure):
+                raise PluginError(f"snippet failed on page {job.page}: {outcome}")
+            run = outcome
+            for claim in run.unchecked:
+                unchecked_log.warning("not checked here: %s: %s (%s)", job.path,
+                                      claim["statement"], claim.get("reason", ""))
+            if job.path in self.runs:
+                continue
+            self.runs[job.path] = run
+            self.records.append(Record("snippet", job.path, job.src_uri, run.seconds,
+                                       run.cached, run.measured_at,
+                                       _verdict_counts(run.claims)))
+            if run.cached:
+                log.info("snippet %s: cached result reused", job.path)
+            else:
+                self.ran.append(job.path)
+                log.info("snippet %s: ran in %.1f s", job.path, run.seconds)
+                if run.stderr.strip():
+                    log.info("stderr of %s:\n%s", job.path, run.stderr.rstrip())
+
+    def _run_notebook(self, file) -> None:
+        try:
+            result = run_notebook(self.root, Path(file.abs_src_path),
+                                  self.cache_dir.parent / "notebooks",
+                                  timeout=self.config.notebook_timeout,
+                                  fresh=self.fresh)
+        except SnippetFailure as error:
+            raise PluginError(str(error)) from None
+        self.notebooks[file.src_uri] = result.path
+        self.records.append(Record("notebook", file.src_uri, file.src_uri,
+                                   result.seconds, result.cached, result.measured_at,
+                                   result.verdicts))
+
+    # -- each page -----------------------------------------------------------------
+
     def on_pre_page(self, page, config, files):
         # Runs before mkdocs-jupyter's own hook, which then renders the executed copy.
-        if page.file.src_uri.endswith(".ipynb") and self.execute:
-            page.file.abs_src_path = str(run_notebook(
-                self.root, Path(page.file.abs_src_path),
-                self.cache_dir.parent / "notebooks",
-                timeout=self.config.notebook_timeout, fresh=self.fresh))
+        executed = getattr(self, "notebooks", {}).get(page.file.src_uri)
+        if executed:
+            page.file.abs_src_path = str(executed)
         return page
 
     def on_page_markdown(self, markdown, page, config, files):
         claims: list[dict] = []
-        docs = Path(config.docs_dir).resolve()
-        page_path = f"{docs.relative_to(self.root)}/{page.file.src_uri}"
+        runs: list[SnippetRun] = []
+        src_uri = page.file.src_uri
+        page_path = self._page_path(src_uri, config)
+        self._depth = src_uri.count("/")
 
         def replace(indent: str, body: str) -> list[str]:
-            rendered = self._render(self._options(body, page_path), claims, page_path)
+            options = parse_options(body, page_path, self.root, self.snippets)
+            rendered = self._render(options, claims, runs, page_path)
             return [indent + line if line else line for line in rendered.splitlines()]
 
         markdown = "\n".join(replace_snippet_fences(markdown.splitlines(), replace))
+        topics = self.config.topics.get(src_uri)
+        if topics:
+            page.meta["tags"] = list(topics)
         if claims:
-            markdown += self._verified_table(claims)
+            markdown += self._verified_table(claims, runs)
+        markdown += self._related(src_uri)
+        if REPORT_MARKER in markdown:
+            markdown = markdown.replace(REPORT_MARKER, self._build_report())
         return markdown
 
-    def _options(self, body: str, page_path: str) -> dict[str, str]:
-        options = {}
-        for line in body.strip().splitlines():
-            key, sep, value = line.strip().partition(":")
-            if not sep or key.strip() not in OPTIONS:
-                raise PluginError(f"{page_path}: bad snippet option line {line!r}; "
-                                  f"use 'key: value' with keys {sorted(OPTIONS)}")
-            options[key.strip()] = value.strip()
-        if "path" not in options:
-            raise PluginError(f"{page_path}: a snippet fence needs 'path: <file>'")
-        file = (self.root / options["path"]).resolve()
-        if not file.is_relative_to(self.snippets) or file.suffix != ".py":
-            raise PluginError(f"{page_path}: a snippet path names a .py file under "
-                              f"{self.config.snippets_dir}/, got {options['path']!r}")
-        if not file.is_file():
-            raise PluginError(f"{page_path}: snippet file not found: {options['path']}")
-        return options
-
-    def _render(self, options: dict[str, str], claims: list[dict], page: str) -> str:
+    def _render(self, options: dict, claims: list[dict], runs: list[SnippetRun],
+                page: str) -> str:
         rel = options["path"]
         source = (self.root / rel).read_text(encoding="utf-8").rstrip("\n")
-        attrs = f'title="{rel}" linenums="1"'
-        lines = highlighted_lines(source, options, f"{page}: {rel}")
-        if lines:
-            attrs += f' hl_lines="{lines}"'
+        try:
+            marked = render.highlighted_lines(source, options, f"{page}: {rel}")
+        except render.ListingError as error:
+            raise PluginError(str(error)) from None
         parts = [] if options.get("source") == "hide" else [
-            '<div class="snippet-source" markdown>', "",
-            _fenced("python", source, attrs), "", "</div>", ""]
+            *render.listing(rel, source, marked), ""]
         if not self.execute:
             parts.append('!!! note "Not executed"\n    This build ran with '
                          "`SNIPPETS_EXECUTE=0`, so no output is shown.")
             return "\n".join(parts) + "\n"
-        run = self._run(rel, float(options.get("timeout", self.config.timeout)), page)
-        output = f"$ {run.command}\n{run.stdout.rstrip()}"
-        parts.append(_fenced("console", output, 'title="output (run at build)"'))
+        run = self.runs[rel]
+        runs.append(run)
+        parts += [render.command_block(run.command), "",
+                  render.output_block(run.stdout, "output of that run, measured "
+                                      + render.when(run.measured_at)), ""]
         for name, svg in run.figures.items():
             flat = " ".join(svg.split())
             parts += ["", f'<figure class="snippet-figure" id="figure-{name}">{flat}'
@@ -251,36 +329,72 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
                    if (rel, c["statement"]) not in known]
         return "\n".join(parts) + "\n"
 
-    def _run(self, rel: str, timeout: float, page: str) -> SnippetRun:
-        try:
-            run = run_snippet(self.root, rel, timeout, self.cache_dir, self.fresh)
-        except SnippetFailure as error:
-            raise PluginError(f"snippet failed on page {page}: {error}") from None
-        for claim in run.unchecked:
-            unchecked_log.warning("not checked here: %s: %s (%s)", rel,
-                                  claim["statement"], claim.get("reason", ""))
-        if run.cached:
-            log.info("snippet %s: cached result reused", rel)
-        else:
-            self.ran.append(rel)
-            log.info("snippet %s: ran in %.1f s", rel, run.seconds)
-            if run.stderr.strip():
-                log.info("stderr of %s:\n%s", rel, run.stderr.rstrip())
-        return run
-
-    def _verified_table(self, claims: list[dict]) -> str:
+    def _verified_table(self, claims: list[dict], runs: list[SnippetRun]) -> str:
         rows = "\n".join(
             f"| {_cell(c['statement'])} | {_cell(c['evidence'])} | "
             f"{_verdict(c)} | "
             f"`{_cell(c['source'])}` |" for c in claims)
+        times = sorted(r.measured_at for r in runs)
+        cached = sum(r.cached for r in runs)
+        span = render.when(times[0]) if times[0] == times[-1] or \
+            render.when(times[0]) == render.when(times[-1]) else \
+            f"between {render.when(times[0])} and {render.when(times[-1])}"
+        reuse = (f"; {cached} of {len(runs)} snippet runs were reused from the cache "
+                 "of an earlier build" if cached else
+                 "; every snippet ran in this build")
         return (
             "\n\n## Verified at build\n\n"
-            "Every claim below was checked by the snippets above when this page "
-            "was built; a claim that fails stops the build, and one that could not "
-            "be measured on the build machine says *not checked here* and why.\n\n"
+            "Every claim below was checked by the snippets above when this page's "
+            "results were measured; a claim that fails stops the build, and one that "
+            "could not be measured on the build machine says *not checked here* and "
+            "why.\n\n"
             "| Claim | Measured | Result | Snippet |\n|---|---|---|---|\n"
-            f"{rows}\n\n<p class=\"environment-stamp\">Measured with "
-            f"{html.escape(environment_stamp())}.</p>\n")
+            f"{rows}\n\n<p class=\"environment-stamp\">Measured {span}{reuse}, with "
+            f"{html.escape(environment_stamp())}. See the "
+            f"[build report]({self._link_from('build-report.md')}).</p>\n")
+
+    def _link_from(self, target: str) -> str:
+        return f"{'../' * self._depth}{target}"
+
+    def _related(self, src_uri: str) -> str:
+        mine = set(self.config.topics.get(src_uri, []))
+        if not mine:
+            return ""
+        order = list(self.titles)
+        scored = []
+        for other, topics in self.config.topics.items():
+            shared = mine & set(topics)
+            if other != src_uri and shared and other in self.titles:
+                scored.append((-len(shared), order.index(other), other, shared))
+        if not scored:
+            return ""
+        lines = [f"- [{self.titles[o]}]({self._link_from(o)}): "
+                 f"{', '.join(sorted(s))}" for _, _, o, s in sorted(scored)]
+        return ("\n\n## Related episodes\n\nOther pages on the same topics "
+                f"(all topics: [Topics]({self._link_from('topics.md')})):\n\n"
+                + "\n".join(lines) + "\n")
+
+    def _build_report(self) -> str:
+        if not self.execute:
+            return "*This build ran with `SNIPPETS_EXECUTE=0`: nothing was run.*"
+        rows = []
+        for r in self.records:
+            title = self.titles.get(r.page, r.page)
+            state = "cached" if r.cached else "**ran now**"
+            verdicts = ", ".join(f"{n} {name}" for name, n in r.verdicts.items() if n)
+            rows.append(
+                f"| `{r.path.removeprefix('snippets/')}` | "
+                f"[{_cell(title)}]({self._link_from(r.page)}) | {r.seconds:.1f} s | "
+                f"{state} | {render.when(r.measured_at)} | {verdicts or '-'} |")
+        ran = [r for r in self.records if not r.cached]
+        total = sum(r.seconds for r in self.records)
+        return (
+            f"This build ran {len(ran)} of {len(self.records)} snippets and "
+            f"notebooks and reused the cached results of the others. Their run times "
+            f"add up to {total:.1f} s (for a cached one, the time of the run that "
+            f"made the cached result). Built with {html.escape(environment_stamp())}."
+            "\n\n| Program | Page | Run time | This build | Measured | Claims |\n"
+            "|---|---|---:|---|---|---|\n" + "\n".join(rows) + "\n")
 
     def on_post_page(self, output, page, config):
         if page.file.src_uri.endswith(".ipynb"):
@@ -288,4 +402,4 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         return output
 
     def on_post_build(self, config):
-        log.info("snippets executed in this build: %d", len(self.ran))
+        log.info("snippets executed in this build: %d", len(getattr(self, "ran", [])))

@@ -192,18 +192,30 @@ def execute(root: Path, rel_path: str, timeout: float) -> SnippetRun:
                       measured_at=time.time())
 
 
+def cached_run(root: Path, rel_path: str, cache_dir: Path | None) -> SnippetRun | None:
+    """The cached run of an unchanged snippet, or None."""
+    if cache_dir is None:
+        return None
+    entry = cache_dir / f"{cache_key(root, rel_path)}.json"
+    if not entry.is_file():
+        return None
+    run = SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
+    run.cached = True
+    return run
+
+
 def run_snippet(root: Path, rel_path: str, timeout: float, cache_dir: Path | None,
                 fresh: bool = False) -> SnippetRun:
     """Return the cached run of an unchanged snippet, else execute and cache it."""
-    entry = cache_dir / f"{cache_key(root, rel_path)}.json" if cache_dir else None
-    if entry and entry.is_file() and not fresh:
-        run = SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
-        run.cached = True
-        return run
+    hit = None if fresh else cached_run(root, rel_path, cache_dir)
+    if hit:
+        return hit
+    key = cache_key(root, rel_path) if cache_dir else None  # before it runs
     run = execute(root, rel_path, timeout)
-    if entry and not run.unchecked:
+    if cache_dir and key and not run.unchecked:
+        entry = cache_dir / f"{key}.json"
         entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(".tmp")
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(asdict(run)), encoding="utf-8")
         tmp.replace(entry)
     return run

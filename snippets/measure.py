@@ -139,7 +139,8 @@ class watch_load:
         if self.known and self.load.wall > 0:
             machine = _machine_busy_seconds() - self.start[0]
             mine = _family_cpu_seconds() - self.start[1]
-            self.load.others = max(0.0, machine - mine) / self.load.wall
+            cores = os.cpu_count() or 1  # /proc/stat counts in ticks: clamp the noise
+            self.load.others = min(cores, max(0.0, machine - mine) / self.load.wall)
 
 
 @dataclass

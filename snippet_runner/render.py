@@ -1,0 +1,140 @@
+"""How a snippet appears on a page: the lines that matter, the whole file one click
+away, the command to copy, and the output with its verdicts styled.
+
+Pure functions from text to Markdown/HTML: no MkDocs here, so another front-end can
+call them.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import re
+import time
+
+VERDICT_PREFIXES = (("held:", "held"), ("NOT HELD:", "broken"),
+                    ("not checked here:", "unchecked"))
+
+
+class ListingError(ValueError):
+    """A fence's options do not fit its file (a stale highlight, a bad line range)."""
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+def fenced(language: str, text: str, attrs: str = "") -> str:
+    fence = "`" * max(3, _longest_backtick_run(text) + 1)
+    return f"{fence}{language}{(' ' + attrs) if attrs else ''}\n{text}\n{fence}"
+
+
+def highlighted_lines(source: str, options: dict[str, str], where: str) -> list[int]:
+    """`hl_lines: 3 5-7` as given (checked against the file's length), plus the lines
+    containing each `highlight: text | other text`, where `start ... end` spans from
+    the first line containing start to the next containing end. Every text must
+    match, so a highlight follows the code when the file is edited."""
+    lines = source.splitlines()
+    count = len(lines)
+    chosen: set[int] = set()
+    for span in options.get("hl_lines", "").split():
+        if not re.fullmatch(r"\d+(-\d+)?", span) or int(span.split("-")[-1]) > count:
+            raise ListingError(f"{where}: hl_lines {span!r} is not within 1-{count}")
+        a, _, b = span.partition("-")
+        chosen.update(range(int(a), int(b or a) + 1))
+
+    def first(text: str, start: int = 0) -> int:
+        for n in range(start, count):
+            if text in lines[n]:
+                return n
+        raise ListingError(f"{where}: no line contains highlight {text!r}")
+
+    texts = (t.strip() for t in options.get("highlight", "").split("|"))
+    for text in filter(None, texts):
+        if " ... " in text:  # a range: from the first line with A to the next with B
+            a, b = (part.strip() for part in text.split(" ... ", 1))
+            begin = first(a)
+            chosen.update(range(begin + 1, first(b, begin) + 2))
+        else:
+            first(text)
+            chosen.update(n for n, line in enumerate(lines, 1) if text in line)
+    return sorted(chosen)
+
+
+def focus_ranges(source: str, marked: list[int]) -> list[tuple[int, int]]:
+    """1-based inclusive line ranges of the top-level definitions (with decorators)
+    that hold the marked lines; a marked line outside any definition stands alone."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return []
+    blocks = []
+    for node in body:
+        start = min([node.lineno] + [d.lineno for d in
+                                     getattr(node, "decorator_list", [])])
+        blocks.append((start, node.end_lineno or node.lineno))
+    ranges: list[tuple[int, int]] = []
+    for line in marked:
+        block = next(((a, b) for a, b in blocks if a <= line <= b), (line, line))
+        if block not in ranges:
+            ranges.append(block)
+    ranges.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in ranges:  # join blocks that touch or are one blank line apart
+        if merged and a <= merged[-1][1] + 3:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _hl(marked: list[int], start: int, end: int) -> str:
+    inside = [str(n - start + 1) for n in marked if start <= n <= end]
+    return f' hl_lines="{" ".join(inside)}"' if inside else ""
+
+
+def listing(rel: str, source: str, marked: list[int]) -> list[str]:
+    """Markdown for the source: the definitions holding the highlighted lines, then
+    the whole file in a collapsed block. Short or unhighlighted files are shown
+    whole, open."""
+    lines = source.splitlines()
+    ranges = focus_ranges(source, marked) if marked else []
+    shown = sum(b - a + 1 for a, b in ranges)
+    whole = fenced("python", source, f'title="{rel}" linenums="1"'
+                   + _hl(marked, 1, len(lines)))
+    if not ranges or shown >= len(lines) * 0.8:
+        return ['<div class="snippet-source" markdown>', "", whole, "", "</div>"]
+    parts = ['<div class="snippet-source snippet-focus" markdown>', ""]
+    for i, (a, b) in enumerate(ranges):
+        title = f'title="{rel} (lines {a}-{b})"' if i == 0 else ""
+        if i:
+            parts += ['<p class="snippet-gap">⋮</p>', ""]
+        attrs = f'{title} linenums="{a}"'.strip() + _hl(marked, a, b)
+        parts += [fenced("python", "\n".join(lines[a - 1:b]), attrs), ""]
+    parts += ["</div>", "",
+              f'??? abstract "The whole file: `{rel}` ({len(lines)} lines)"', ""]
+    parts += ["    " + ln if ln else ln for ln in whole.splitlines()]
+    return parts
+
+
+def command_block(command: str) -> str:
+    return fenced("console", f"$ {command}", 'title="run it yourself"')
+
+
+def output_block(stdout: str, note: str) -> str:
+    """The run's stdout as wrapped, escaped HTML; claim lines styled by verdict."""
+    rows = []
+    for line in stdout.rstrip().splitlines():
+        kind = next((k for prefix, k in VERDICT_PREFIXES if line.startswith(prefix)),
+                    None)
+        text = html.escape(line)
+        rows.append(f'<span class="claim-line claim-line-{kind}">{text}</span>'
+                    if kind else text)
+    body = "\n".join(rows)
+    return (f'<div class="snippet-output"><div class="snippet-output-title">'
+            f"{html.escape(note)}</div><pre><code>{body}</code></pre></div>")
+
+
+def when(epoch: float) -> str:
+    """A run's time as a reader reads it, in UTC."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch)) if epoch else "-"

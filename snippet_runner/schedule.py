@@ -1,0 +1,81 @@
+"""Run every snippet of a build: in parallel where it is safe, alone where it is not.
+
+A snippet that times things (it imports `snippets.measure`, directly or through a
+module it imports) runs alone: nothing else of the build runs beside it, so one
+demo's work never disturbs another's clock. Every other snippet (counts, errnos,
+bytes) runs side by side with the others, up to the number of cores. Results come
+back in page and fence order, whatever order they ran in.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from snippet_runner.runner import (
+    SnippetFailure,
+    SnippetRun,
+    cached_run,
+    local_imports,
+    run_snippet,
+)
+
+TIMING_MODULE = ("snippets", "measure.py")
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str  # the snippet, from the project root
+    timeout: float
+    page: str  # the page's path from the project root, for messages
+    src_uri: str  # the page's path inside docs/
+
+
+def times_things(root: Path, rel_path: str) -> bool:
+    """True if the snippet uses the shared timing helpers, so must run alone."""
+    return any(p.parent.name == TIMING_MODULE[0] and p.name == TIMING_MODULE[1]
+               for p in local_imports(root, root / rel_path))
+
+
+def _attempt(root: Path, job: Job, cache_dir: Path | None,
+             fresh: bool) -> SnippetRun | SnippetFailure:
+    try:
+        return run_snippet(root, job.path, job.timeout, cache_dir, fresh)
+    except SnippetFailure as failure:
+        return failure
+
+
+def run_jobs(root: Path, jobs: list[Job], cache_dir: Path | None, fresh: bool = False,
+             workers: int | None = None) -> list[tuple[Job, SnippetRun | SnippetFailure]]:
+    """Each job's run (or failure), in the order of `jobs`. A snippet named by
+    several fences runs once. After a failure nothing new is started."""
+    first: dict[str, Job] = {}
+    for job in jobs:
+        first.setdefault(job.path, job)
+    done: dict[str, SnippetRun | SnippetFailure] = {}
+    pending = []
+    for rel, job in first.items():
+        hit = None if fresh else cached_run(root, rel, cache_dir)
+        if hit:
+            done[rel] = hit
+        else:
+            pending.append(job)
+    side_by_side = [j for j in pending if not times_things(root, j.path)]
+    alone = [j for j in pending if times_things(root, j.path)]
+    workers = workers or os.cpu_count() or 1
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {j.path: pool.submit(_attempt, root, j, cache_dir, fresh)
+                   for j in side_by_side}
+        for rel, future in futures.items():
+            done[rel] = future.result()
+    for job in alone:
+        if any(isinstance(r, SnippetFailure) for r in done.values()):
+            break
+        done[job.path] = _attempt(root, job, cache_dir, fresh)
+    failures = [job for job in jobs if isinstance(done.get(job.path), SnippetFailure)]
+    if failures:  # report the first failure in page order, and nothing after it
+        stop = jobs.index(failures[0])
+        return [(j, done[j.path]) for j in jobs[:stop + 1] if j.path in done]
+    return [(job, done[job.path]) for job in jobs]

@@ -1,0 +1,28 @@
+"""Fixtures shared by the site tests: one strict build of the whole site per session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The site built once with `mkdocs build --strict` (cached snippet runs reused).
+
+    TEST_SITE_DIR=<folder> reuses a site already built there (for quick iteration).
+    """
+    if os.environ.get("TEST_SITE_DIR"):
+        return Path(os.environ["TEST_SITE_DIR"]).resolve()
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out

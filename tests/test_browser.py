@@ -1,0 +1,198 @@
+"""The built site in a real browser (Debian's Chromium, driven by Selenium), served
+on 127.0.0.1 only: every page loads with no console error and no request to another
+host, search works offline, the theme toggle switches and charts stay readable in
+both schemes, the copy button copies the command, the notebook download has outputs.
+A screenshot of every page in each scheme is written to .cache/screenshots/."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / ".cache" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+if not (CHROMIUM and DRIVER):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs chromium and chromium-driver (make setup)")
+    pytest.skip("needs Debian's chromium and chromium-driver (make setup installs "
+                "them as root)", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ready  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    handler = functools.partial(_Quiet, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--window-size=1280,1600"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL",
+                                                 "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _pages(site: Path) -> list[str]:
+    return sorted(p.relative_to(site).parent.as_posix() + "/"
+                  for p in site.rglob("index.html")
+                  if "assets" not in p.parts and "screenshots" not in p.parts)
+
+
+def _open(browser, url: str) -> None:
+    browser.get(url)
+    WebDriverWait(browser, 20).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _requests(browser) -> list[str]:
+    urls = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def _scheme(browser) -> str:
+    return browser.execute_script("return document.body.dataset.mdColorScheme")
+
+
+def _toggle(browser) -> None:
+    before = _scheme(browser)
+    label = next(el for el in browser.find_elements(
+        By.CSS_SELECTOR, "form[data-md-component=palette] label") if el.is_displayed())
+    label.click()
+    WebDriverWait(browser, 5).until(lambda d: _scheme(d) != before)
+
+
+def test_every_page_loads_without_console_errors_or_requests_elsewhere(
+        site, base_url, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pages = _pages(site)
+    assert "./" in pages and len(pages) > 3
+    for page in pages:
+        url = base_url + ("" if page == "./" else page)
+        browser.get_log("browser"), browser.get_log("performance")  # drop older
+        _open(browser, url)
+        errors = [e["message"] for e in browser.get_log("browser")
+                  if e["level"] == "SEVERE"]
+        assert not errors, f"{page}: {errors}"
+        outside = [u for u in _requests(browser)
+                   if not u.startswith((base_url, "data:", "blob:", "about:"))]
+        assert not outside, f"{page} asked another host for {outside}"
+        name = "home" if page == "./" else page.strip("/").replace("/", "-")
+        for _ in range(2):
+            browser.save_screenshot(str(SHOTS / f"{name}-{_scheme(browser)}.png"))
+            _toggle(browser)
+    assert len(list(SHOTS.glob("*.png"))) >= 2 * len(pages)
+
+
+@pytest.mark.parametrize("query, page", [("SO_REUSEPORT", "episodes/threads/"),
+                                         ("slowloris", "episodes/timeouts/")])
+def test_search_works_offline(base_url, browser, query, page):
+    _open(browser, base_url)
+    box = WebDriverWait(browser, 10).until(
+        ready.element_to_be_clickable((By.CSS_SELECTOR, "input.md-search__input")))
+    box.send_keys(query)
+    WebDriverWait(browser, 20).until(lambda d: any(
+        page in (a.get_attribute("href") or "") for a in d.find_elements(
+            By.CSS_SELECTOR, ".md-search-result__item a")))
+
+
+def _luminance(rgb: list[float]) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: list[float], b: list[float]) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+COLOURS = """
+const rgb = s => s.match(/[\\d.]+/g).map(Number);
+const text = document.querySelector('figure.snippet-figure svg text');
+let bg = getComputedStyle(document.body).backgroundColor;
+return [rgb(getComputedStyle(text).fill), rgb(bg)];
+"""
+
+
+def test_theme_toggle_switches_and_charts_stay_readable(base_url, browser):
+    _open(browser, base_url + "episodes/timeouts/")
+    seen = {}
+    for _ in range(2):
+        fill, background = browser.execute_script(COLOURS)
+        seen[_scheme(browser)] = _contrast(fill, background)
+        _toggle(browser)
+    assert set(seen) == {"default", "slate"}
+    assert all(ratio >= 4.5 for ratio in seen.values()), seen
+
+
+def test_copy_button_copies_the_command(base_url, browser):
+    _open(browser, base_url + "episodes/kernel-calls/")
+    browser.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": base_url.rstrip("/"),
+        "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    block = browser.find_element(
+        By.XPATH, "//span[@class='filename' and text()='run it yourself']"
+                  "/ancestor::div[contains(@class,'highlight')]")
+    button = block.find_element(By.CSS_SELECTOR, "button[data-md-type=copy]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
+    copied = browser.execute_async_script(
+        "const done = arguments[0];"
+        "navigator.clipboard.readText().then(done, e => done('error: ' + e));")
+    assert copied.strip().endswith("python -m snippets.kernel_calls.calibrate"), copied
+
+
+def test_notebook_download_serves_a_notebook_with_outputs(base_url, browser):
+    _open(browser, base_url + "episodes/threads-notebook/")
+    links = [a.get_attribute("href") for a in browser.find_elements(By.TAG_NAME, "a")
+             if (a.get_attribute("href") or "").endswith(".ipynb")]
+    assert links, "no download link on the notebook page"
+    with urllib.request.urlopen(links[0], timeout=10) as response:
+        notebook = json.load(response)
+    outputs = [o for c in notebook["cells"] if c["cell_type"] == "code"
+               for o in c.get("outputs", [])]
+    assert outputs, "the downloaded notebook has no outputs"
+    assert not any("NOT HELD" in json.dumps(o) for o in outputs)
