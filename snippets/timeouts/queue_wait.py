@@ -62,7 +62,8 @@ def measure() -> dict:
 def claims(r: dict) -> list[Claim]:
     no, wt = r.values()
     ev = [f"{x['worked']} worked, {x['dropped']} dropped, {x['wasted']} worked for "
-          f"clients gone; answers {sorted(set(x['answers'].values()))}" for x in r.values()]
+          f"clients gone; answers {sorted(set(x['answers'].values()))}"
+          for x in r.values()]
     return [
         Claim("without a wait timeout the worker does every request", ev[0],
               no["worked"] == CLIENTS and no["dropped"] == 0),
