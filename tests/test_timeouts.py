@@ -20,6 +20,7 @@ from snippets.report import unchecked
 from snippets.timeouts import (
     cancel,
     connect,
+    crash,
     deadline,
     frees,
     idle_race,
@@ -32,7 +33,7 @@ from snippets.timeouts import (
 ROOT = Path(__file__).resolve().parents[1]
 DEMOS = {"connect": connect, "slowloris": slowloris, "queue_wait": queue_wait,
          "usage": usage, "deadline": deadline, "cancel": cancel, "proxy": proxy,
-         "idle_race": idle_race, "frees": frees}
+         "idle_race": idle_race, "frees": frees, "crash": crash}
 BOUND = 2.5  # seconds per attempt; the page budget is ~2 s, plus a noisy-host margin
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the demos read TCP_INFO and /proc: Linux only")
@@ -204,6 +205,12 @@ def test_frees_counts(runs):
     assert (none.served, idle.served) == (frees.WORKERS, frees.CLIENTS)
     climb = [n for _, n in none.held][: frees.WORKERS + 1]
     assert climb == list(range(frees.WORKERS + 1))  # one more held per arrival
+
+
+@linux_only
+def test_crash_counts(runs):
+    assert [seen for seen, _ in exact(runs, "crash").values()] == [
+        "EOF (FIN)", "ECONNRESET (RST)"]
 
 
 @linux_only
