@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from claimcheck import check
+
 from snippets.measure import check_timing
 from snippets.report import unchecked
 from snippets.timeouts import (

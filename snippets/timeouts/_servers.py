@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections import namedtuple
+from typing import Self
 
 HOST = "127.0.0.1"
 SAFETY = 10.0  # only so a bug cannot hang a build; far longer than any demo
@@ -37,7 +38,7 @@ class WorkerPool:
     def now(self) -> float:
         return time.monotonic() - self.t0
 
-    def __enter__(self) -> WorkerPool:
+    def __enter__(self) -> Self:
         self.listener = socket.create_server((HOST, 0), backlog=64)
         self.listener.settimeout(0.05)  # so an idle worker soon sees `stopping`
         self.address, self.t0 = self.listener.getsockname(), time.monotonic()

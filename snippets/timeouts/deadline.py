@@ -9,8 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from snippets.measure import timed
-from snippets.measure import check_timing
+from snippets.measure import check_timing, timed
 from snippets.report import Claim, publish, table
 from snippets.timeouts._servers import WorkerPool, get, read_head
 
