@@ -1,4 +1,4 @@
-"""The loopback server the timeouts demos share: a pool of workers, two read limits."""
+"""What the timeouts demos share: HTTP-ish helpers and two ways to limit a read."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import contextlib
 import socket
 import threading
 import time
-from collections import namedtuple
-from typing import Self
 
-HOST = "127.0.0.1"
-SAFETY = 10.0  # only so a bug cannot hang a build; far longer than any demo
+from snippets.timeouts._pool import HOST, SAFETY, WorkerPool
+
+__all__ = ["HOST", "OK", "WorkerPool", "ask", "get", "keep_alive", "read_head", "reply"]
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-Span = namedtuple("Span", "worker start end kind")  # a worker held a connection
 
 
 def get(path: str = "/") -> bytes:
@@ -21,55 +19,6 @@ def get(path: str = "/") -> bytes:
 
 def reply(code: int, reason: str) -> bytes:
     return f"HTTP/1.1 {code} {reason}\r\nContent-Length: 0\r\n\r\n".encode()
-
-
-class WorkerPool:
-    """`workers` threads share one listener; each serves one connection at a time with
-    `serve(conn, pool, **options)`, which returns a label for the timeline. Leaving
-    the `with` block shuts every held connection and joins every thread."""
-
-    def __init__(self, serve, workers: int = 2, **options):
-        self.serve, self.options, self.spans = serve, options, []
-        self.held: set[socket.socket] = set()  # the connections workers serve now
-        self.stopping, self.lock = threading.Event(), threading.Lock()
-        self.threads = [threading.Thread(target=self._work, args=(i,))
-                        for i in range(workers)]
-
-    def now(self) -> float:
-        return time.monotonic() - self.t0
-
-    def __enter__(self) -> Self:
-        self.listener = socket.create_server((HOST, 0), backlog=64)
-        self.listener.settimeout(0.05)  # so an idle worker soon sees `stopping`
-        self.address, self.t0 = self.listener.getsockname(), time.monotonic()
-        for t in self.threads:
-            t.start()
-        return self
-
-    def _work(self, worker: int) -> None:
-        while not self.stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                conn, _ = self.listener.accept()
-                with self.lock:
-                    self.held.add(conn)
-                start, kind = self.now(), "error"
-                with conn, contextlib.suppress(OSError):
-                    conn.settimeout(SAFETY)
-                    if not self.stopping.is_set():  # else __exit__ already shut it
-                        kind = self.serve(conn, self, **self.options)
-                with self.lock:
-                    self.held.discard(conn)
-                self.spans.append(Span(worker, start, self.now(), kind))
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        with self.lock:
-            for conn in self.held:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)  # wakes a worker blocked in recv
-        for t in self.threads:
-            t.join(timeout=SAFETY)
-        self.listener.close()
 
 
 def read_head(conn: socket.socket, idle: float | None = None,
