@@ -11,6 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from snippets.measure import check_timing
 from snippets.report import Claim, publish, table
 from snippets.timeouts._servers import HOST
 
@@ -56,20 +57,23 @@ def measure() -> dict[str, tuple[str, float]]:
 
 
 def claims(r: dict[str, tuple[str, float]]) -> list[Claim]:
-    (quiet, _), (unread, _) = r.values()
+    (quiet, s1), (unread, s2) = r.values()
     return [
         Claim("the server sees a killed client's FIN: recv() returns EOF", quiet,
               quiet == "EOF (FIN)"),
         Claim("a client killed with unread data sends a RST instead", unread,
               unread == "ECONNRESET (RST)"),
+        Claim("both arrive at once: well within a second of the kill",
+              f"{s1:.2f} s, {s2:.2f} s", max(s1, s2) < 1.0, timing=True),
     ]
 
 
 def main() -> None:
-    r = measure()
+    checked = check_timing(measure, claims)
     print(table(["client process", "server's recv() sees", "after s"],
-                [[name, seen, f"{s:.2f}"] for name, (seen, s) in r.items()]))
-    publish(claims(r))
+                [[name, seen, f"{s:.2f}"]
+                 for name, (seen, s) in checked.result.items()]))
+    publish(checked.claims)
 
 
 if __name__ == "__main__":
