@@ -9,6 +9,7 @@ import sys
 import time
 from collections import namedtuple
 
+from snippets.measure import check_timing
 from snippets.report import Claim, publish, table
 
 HOST = "127.0.0.1"
@@ -66,15 +67,20 @@ def claims(r: list[Attempt]) -> list[Claim]:
     refused, mine, bounded, waiting, *syncnt = r
     ev = [f"{a.outcome} at {a.seconds:.2f} s, {a.syns_resent} SYN resent" for a in r]
     return [
-        Claim("a closed port is refused at once", ev[0],
-              refused.outcome == "ECONNREFUSED" and refused.seconds < 0.1),
+        Claim("a closed port is refused at once, without a SYN resent", ev[0],
+              refused.outcome == "ECONNREFUSED" and refused.syns_resent == 0
+              and refused.seconds < 0.1, timing=True),
         Claim(f"settimeout({BUDGET}) gives up at about {BUDGET} s", ev[1],
-              mine.outcome == "timed out" and 0.4 <= mine.seconds <= 1.0),
+              mine.outcome == "timed out" and 0.4 <= mine.seconds <= 1.0,
+              timing=True),
         Claim("TCP_USER_TIMEOUT makes the kernel give up, well before we stop watching",
-              ev[2], bounded.outcome == "ETIMEDOUT" and bounded.seconds < WATCH - 0.2),
+              ev[2], bounded.outcome == "ETIMEDOUT" and bounded.seconds < WATCH - 0.2,
+              timing=True),
+        Claim("...later than its 500 ms limit, after exactly one SYN resent", ev[2],
+              bounded.syns_resent == 1 and bounded.seconds > 0.5, timing=True),
         Claim(f"with no timeout, connect() is still pending at {WATCH} s "
               "and the kernel has resent its SYN", ev[3],
-              waiting.outcome == "pending" and waiting.syns_resent >= 1),
+              waiting.outcome == "pending" and waiting.syns_resent >= 1, timing=True),
     ] + [Claim(f"{a.client} makes the kernel give up after resending", ev[4],
                a.outcome == "ETIMEDOUT" and a.syns_resent >= 1) for a in syncnt]
 
@@ -83,10 +89,13 @@ def main() -> None:
     if not sys.platform.startswith("linux"):
         print("not measured here: needs Linux (TCP_INFO, TCP_USER_TIMEOUT, TCP_SYNCNT)")
         return publish([])
-    r = measure() + ([syncnt_give_up()] if "--syncnt" in sys.argv else [])
+    slow = "--syncnt" in sys.argv
+    checked = check_timing(lambda: measure() + ([syncnt_give_up()] if slow else []),
+                           claims)
+    r = checked.result
     rows = [[a.client, a.outcome, f"{a.seconds:.1f}", a.syns_resent] for a in r]
     print(table(["client", "outcome", "seconds", "SYNs resent"], rows))
-    publish(claims(r))
+    publish(checked.claims)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from snippets.measure import timed
+from snippets.measure import check_timing, timed
 from snippets.report import Claim, publish, table
 from snippets.timeouts._servers import WorkerPool, get, read_head
 
@@ -67,21 +67,23 @@ def claims(r: list[tuple[float, str]]) -> list[Claim]:
     cut = [outcome == "timed out" and 0.4 <= s <= 1.0 for s, outcome in r]
     trickled, outcome = r[1]
     return [
-        Claim("a per-recv timeout catches a server that says nothing", ev[0], cut[0]),
+        Claim("a per-recv timeout catches a server that says nothing", ev[0], cut[0],
+              timing=True),
         Claim("a per-recv timeout waits far past its budget when bytes trickle", ev[1],
-              outcome == "complete" and trickled >= 2 * BUDGET),
-        Claim("a deadline loop gives up at its budget", ev[2], cut[2]),
-        Claim("asyncio.timeout gives up at its budget", ev[3], cut[3]),
+              outcome == "complete" and trickled >= 2 * BUDGET, timing=True),
+        Claim("a deadline loop gives up at its budget", ev[2], cut[2], timing=True),
+        Claim("asyncio.timeout gives up at its budget", ev[3], cut[3], timing=True),
     ]
 
 
 def main() -> None:
-    r = measure()
+    checked = check_timing(measure, claims)
+    r = checked.result
     print(f"every client's budget: {BUDGET} s; /trickle sends a byte every {GAP} s")
     rows = [[client, path, outcome, f"{s:.1f}", f"{s / BUDGET:.1f}x"]
             for (client, path), (s, outcome) in zip(CASES, r)]
     print(table(["client", "handler", "outcome", "seconds", "x budget"], rows))
-    publish(claims(r))
+    publish(checked.claims)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import time
 from collections import namedtuple
 from contextlib import ExitStack
 
+from snippets.measure import check_timing
 from snippets.report import Claim, publish, table
 from snippets.svg import line_chart
 from snippets.timeouts._servers import WorkerPool, get, keep_alive
@@ -53,23 +54,25 @@ def claims(r: list[Pile]) -> list[Claim]:
     return [
         Claim(f"with no idle timeout abandoned clients take all {WORKERS} workers "
               f"and {CLIENTS - WORKERS} later clients are never served", ev[0],
-              none.held[-1][1] == WORKERS and none.served == WORKERS),
+              none.held[-1][1] == WORKERS and none.served == WORKERS, timing=True),
         Claim("an idle timeout frees them: the pool never fills and every client "
-              "is served", ev[1], peak[1] < WORKERS and idle.served == CLIENTS),
+              "is served", ev[1], peak[1] < WORKERS and idle.served == CLIENTS,
+              timing=True),
         Claim("at the end the timeout server holds at most half as many",
               f"{idle.held[-1][1]} vs {none.held[-1][1]}",
-              2 * idle.held[-1][1] <= none.held[-1][1]),
+              2 * idle.held[-1][1] <= none.held[-1][1], timing=True),
     ]
 
 
 def main() -> None:
-    r = measure()
+    checked = check_timing(measure, claims)
+    r = checked.result
     print(f"{WORKERS} workers; a client every {TICK} s asks once and never returns")
     rows = [[p.server, max(n for _, n in p.held), p.held[-1][1], p.served] for p in r]
     print(table(["server", "peak held", "held at end", f"served of {CLIENTS}"], rows))
     chart = line_chart("Connections the server holds", "seconds", "held connections",
                        {p.server: p.held for p in r})
-    publish(claims(r), figures={"frees": chart})
+    publish(checked.claims, figures={"frees": chart})
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import time
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
+from snippets.measure import check_timing
 from snippets.report import Claim, publish, table
 from snippets.svg import timeline
 from snippets.timeouts._servers import OK, WorkerPool, get, read_head
@@ -75,24 +76,26 @@ def claims(r: list[Outcome]) -> list[Claim]:
     ev = [f"served={o.served}, {o.cuts} cut, held {o.longest_hold:.2f} s" for o in r]
     return [
         Claim("no timeout: attackers hold every worker, the client is not served",
-              ev[2], not no.served and no.cuts == 0),
+              ev[2], not no.served and no.cuts == 0, timing=True),
         Claim(f"a per-read timeout ({IDLE} s) never fires on a {DRIP} s drip",
-              ev[1], not rd.served and rd.cuts == 0 and rd.longest_hold >= 2 * IDLE),
+              ev[1], not rd.served and rd.cuts == 0 and rd.longest_hold >= 2 * IDLE,
+              timing=True),
         Claim(f"a {DEADLINE} s header deadline cuts the attackers; client served",
               ev[0], dl.served and dl.cuts >= ATTACKERS
-              and dl.longest_hold < DEADLINE + 0.25),
+              and dl.longest_hold < DEADLINE + 0.25, timing=True),
     ]
 
 
 def main() -> None:
-    r = measure()
+    checked = check_timing(measure, claims)
+    r = checked.result
     print(f"{WORKERS} workers, {ATTACKERS} attackers dripping a line every {DRIP} s")
     print(table(["server", "client", "waited s", "attackers cut", "longest hold s"],
                 [[o.server, "served" if o.served else "gave up", f"{o.waited:.1f}",
                   o.cuts, f"{o.longest_hold:.1f}"] for o in r]))
     chart = timeline("Who holds each server's workers during the attack",
                      [lane for o in r for lane in o.lanes])
-    publish(claims(r), figures={"slowloris": chart})
+    publish(checked.claims, figures={"slowloris": chart})
 
 
 if __name__ == "__main__":
