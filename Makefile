@@ -15,7 +15,7 @@ export NO_MKDOCS_2_WARNING := 1
 TOOLS  := $(VENV)/.tools
 SETUP  := $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages)
 
-.PHONY: help setup tools system-packages serve build build-fresh build-noexec test test-update-examples page lock clean
+.PHONY: help setup tools system-packages bench serve build build-fresh build-noexec test test-update-examples page lock clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -41,7 +41,7 @@ system-packages:  ## install the Debian tools in .ci/system-packages.txt (as roo
 	@.ci/install-system-packages
 
 serve: setup  ## build with every snippet executed, then serve on 127.0.0.1:8000
-	$(BIN)/mkdocs serve --strict --dev-addr $(HOST)
+	$(BIN)/mkdocs serve --strict --dirty --dev-addr $(HOST)
 
 build: setup  ## build the static site into site/ (cached snippet results are reused)
 	$(BIN)/mkdocs build --strict
@@ -51,6 +51,9 @@ build-fresh: setup  ## build, re-running every snippet
 
 build-noexec: setup  ## build without running snippets (layout work only)
 	SNIPPETS_EXECUTE=0 $(BIN)/mkdocs build
+
+bench: setup  ## build and reload speed, medians of several runs (shown on the build report)
+	$(BIN)/python -m snippet_runner.bench
 
 test: setup  ## the whole test suite
 	$(BIN)/python -m pytest

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import logging
 import os
 import platform
 import re
+import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +39,9 @@ from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
-from snippet_runner import render
+from snippet_runner import bench, render
 from snippet_runner.notebooks import run_notebook
-from snippet_runner.runner import SnippetFailure, SnippetRun
+from snippet_runner.runner import SnippetFailure, SnippetRun, cache_key
 from snippet_runner.schedule import Job, run_jobs
 
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
@@ -56,6 +58,22 @@ if not unchecked_log.handlers:
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 OPTIONS = {"path", "timeout", "hl_lines", "highlight", "source"}
 REPORT_MARKER = "<!-- snippets-runner:build-report -->"
+# `mkdocs serve --dirty` re-renders only pages whose file changed. A page also shows
+# its snippets' source and output, so it is re-rendered when any of them changed:
+# what each page showed last is kept here, across the rebuilds of one serve process.
+_SHOWN: dict[str, tuple[str, ...]] = {}
+_SERVE = {"dirty": False, "serve": False}
+_SESSION_RUNS: dict[str, SnippetRun] = {}  # serve only: runs by cache key
+
+
+class _DirtyIsDeliberate(logging.Filter):
+    """`serve --dirty` is how live reload stays fast, and this plugin re-renders the
+    pages a snippet change affects: MkDocs' warning about it must not fail --strict."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "A 'dirty' build is being performed" in record.getMessage():
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
 # re-exported for tests and older imports
 highlighted_lines = render.highlighted_lines
 
@@ -187,6 +205,12 @@ def _verdict_counts(claims: list[dict]) -> dict[str, int]:
 
 
 class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
+    def on_startup(self, *, command, dirty):
+        _SERVE["serve"] = command == "serve"
+        _SERVE["dirty"] = command == "serve" and dirty
+        if _SERVE["dirty"]:
+            logging.getLogger("mkdocs.commands.build").addFilter(_DirtyIsDeliberate())
+
     def on_config(self, config):
         self.root = Path(config.config_file_path).resolve().parent
         self.snippets = (self.root / self.config.snippets_dir).resolve()
@@ -209,13 +233,22 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         for file in files.documentation_pages():
             page_path = self._page_path(file.src_uri, config)
             if file.src_uri.endswith(".md"):
-                jobs += self._collect(Path(file.abs_src_path), file.src_uri, page_path)
+                found = self._collect(Path(file.abs_src_path), file.src_uri, page_path)
+                jobs += found
+                if _SERVE["dirty"]:
+                    self._rerender_if_changed(file, found)
         if self.execute:
             self._run_all(jobs)
             for file in files.documentation_pages():
                 if file.src_uri.endswith(".ipynb"):
                     self._run_notebook(file)
         return nav
+
+    def _rerender_if_changed(self, file, jobs: list[Job]) -> None:
+        shown = tuple(cache_key(self.root, j.path) for j in jobs) + (str(self.execute),)
+        if file.src_uri == "build-report.md" or _SHOWN.get(file.src_uri) != shown:
+            file.is_modified = lambda: True  # this File object lives for one build
+        _SHOWN[file.src_uri] = shown
 
     def _page_path(self, src_uri: str, config) -> str:
         docs = Path(config.docs_dir).resolve()
@@ -234,7 +267,14 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         return jobs
 
     def _run_all(self, jobs: list[Job]) -> None:
-        outcomes = run_jobs(self.root, jobs, self.cache_dir, fresh=self.fresh)
+        memory = _SESSION_RUNS if _SERVE["serve"] else None
+        stats: dict = {}
+        outcomes = run_jobs(self.root, jobs, self.cache_dir, fresh=self.fresh,
+                            memory=memory, stats=stats)
+        for phase, (count, wall, serial) in stats.items():
+            if count:
+                log.info("snippets run %s: %d in %.1f s of wall time (their run "
+                         "times add up to %.1f s)", phase, count, wall, serial)
         for job, outcome in outcomes:  # in page and fence order
             if isinstance(outcome, SnippetFailure):
                 raise PluginError(f"snippet failed on page {job.page}: {outcome}")
@@ -394,7 +434,31 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             f"add up to {total:.1f} s (for a cached one, the time of the run that "
             f"made the cached result). Built with {html.escape(environment_stamp())}."
             "\n\n| Program | Page | Run time | This build | Measured | Claims |\n"
-            "|---|---|---:|---|---|---|\n" + "\n".join(rows) + "\n")
+            "|---|---|---:|---|---|---|\n" + "\n".join(rows) + "\n"
+            + self._bench_section())
+
+    def _bench_section(self) -> str:
+        """The figures of the last `make bench` on this machine, if there is one."""
+        path = self.root / ".cache" / "bench.json"
+        if not path.is_file():
+            return ("\n## Build speed\n\nNo `make bench` has been run on this "
+                    "machine yet, so there are no build-speed figures to show.\n")
+        result = json.loads(path.read_text())
+        rows = "\n".join(f"| {name} | {seconds:.2f} s | {ratio:.2f}x |"
+                         for name, seconds, ratio in bench.summary(result))
+        phase = result.get("parallel phase", {})
+        walls, sums = phase.get("wall", []), phase.get("serial sum", [])
+        parallel = (f" In the cold build, {phase['snippets']} snippets ran side by "
+                    f"side in {statistics.median(walls):.1f} s of wall time; run one "
+                    f"after another they took {statistics.median(sums):.1f} s."
+                    if walls and sums else "")
+        return ("\n## Build speed\n\nMeasured by `make bench` "
+                f"{render.when(result.get('measured_at', 0))} on "
+                f"{html.escape(result.get('machine', ''))}: medians of several runs, "
+                "and each as a multiple of the build with execution off. A reload "
+                "is timed from writing the edit until `mkdocs serve` serves the "
+                f"page with it.{parallel}\n\n| What | Median | vs execution off |\n"
+                f"|---|---:|---:|\n{rows}\n")
 
     def on_post_page(self, output, page, config):
         if page.file.src_uri.endswith(".ipynb"):

@@ -111,10 +111,11 @@ def listing(rel: str, source: str, marked: list[int]) -> list[str]:
             parts += ['<p class="snippet-gap">⋮</p>', ""]
         attrs = f'{title} linenums="{a}"'.strip() + _hl(marked, a, b)
         parts += [fenced("python", "\n".join(lines[a - 1:b]), attrs), ""]
-    parts += ["</div>", "",
+    # the folded copy stays out of the search index: the focused lines are in it
+    parts += ["</div>", "", '<div data-search-exclude="1" markdown>', "",
               f'??? abstract "The whole file: `{rel}` ({len(lines)} lines)"', ""]
     parts += ["    " + ln if ln else ln for ln in whole.splitlines()]
-    return parts
+    return parts + ["", "</div>"]
 
 
 def command_block(command: str) -> str:

@@ -10,6 +10,7 @@ back in page and fence order, whatever order they ran in.
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from snippet_runner.runner import (
     SnippetFailure,
     SnippetRun,
+    cache_key,
     cached_run,
     local_imports,
     run_snippet,
@@ -48,32 +50,55 @@ def _attempt(root: Path, job: Job, cache_dir: Path | None,
 
 
 def run_jobs(root: Path, jobs: list[Job], cache_dir: Path | None, fresh: bool = False,
-             workers: int | None = None) -> list[tuple[Job, SnippetRun | SnippetFailure]]:
+             workers: int | None = None, memory: dict[str, SnippetRun] | None = None,
+             stats: dict | None = None,
+             ) -> list[tuple[Job, SnippetRun | SnippetFailure]]:
     """Each job's run (or failure), in the order of `jobs`. A snippet named by
-    several fences runs once. After a failure nothing new is started."""
+    several fences runs once. After a failure nothing new is started.
+
+    `stats`, if given, receives for each phase ("side by side", "alone") the number
+    of snippets run, the phase's wall time and the sum of their run times.
+    `memory` (kept by `mkdocs serve` across rebuilds) also reuses runs the disk
+    cache refuses, those with a claim not checked here, while nothing they depend
+    on changes: an edit to a page must not re-run a demo that was merely excused.
+    """
     first: dict[str, Job] = {}
     for job in jobs:
         first.setdefault(job.path, job)
     done: dict[str, SnippetRun | SnippetFailure] = {}
+    keys = {rel: cache_key(root, rel) for rel in first} if memory is not None else {}
     pending = []
     for rel, job in first.items():
-        hit = None if fresh else cached_run(root, rel, cache_dir)
+        hit = memory.get(keys[rel]) if memory is not None else None
+        hit = hit or (None if fresh else cached_run(root, rel, cache_dir))
         if hit:
+            hit.cached = True
             done[rel] = hit
         else:
             pending.append(job)
     side_by_side = [j for j in pending if not times_things(root, j.path)]
     alone = [j for j in pending if times_things(root, j.path)]
     workers = workers or os.cpu_count() or 1
+    start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         futures = {j.path: pool.submit(_attempt, root, j, cache_dir, fresh)
                    for j in side_by_side}
         for rel, future in futures.items():
             done[rel] = future.result()
+    middle = time.perf_counter()
     for job in alone:
         if any(isinstance(r, SnippetFailure) for r in done.values()):
             break
         done[job.path] = _attempt(root, job, cache_dir, fresh)
+    if stats is not None:
+        for name, group, wall in (("side by side", side_by_side, middle - start),
+                                  ("alone", alone, time.perf_counter() - middle)):
+            runs = [done[j.path] for j in group if isinstance(done.get(j.path),
+                                                              SnippetRun)]
+            stats[name] = (len(runs), wall, sum(r.seconds for r in runs))
+    if memory is not None:
+        memory.update((keys[rel], run) for rel, run in done.items()
+                      if isinstance(run, SnippetRun))
     failures = [job for job in jobs if isinstance(done.get(job.path), SnippetFailure)]
     if failures:  # report the first failure in page order, and nothing after it
         stop = jobs.index(failures[0])
