@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    """The site built once with `mkdocs build --strict` (cached snippet runs reused).
+    """The site built once with `mkdocs build --strict`, every snippet and notebook
+    run afresh (SNIPPETS_FRESH=1): the build is where each demo runs as a reader runs
+    it, and its results refresh the cache that `make build` then reuses.
 
     TEST_SITE_DIR=<folder> reuses a site already built there (for quick iteration).
     """
@@ -23,6 +25,7 @@ def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+        cwd=ROOT, capture_output=True, text=True, timeout=1200,
+        env=dict(os.environ, SNIPPETS_FRESH="1", NO_MKDOCS_2_WARNING="1"))
     assert result.returncode == 0, result.stderr[-4000:]
     return out
