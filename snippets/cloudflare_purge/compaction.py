@@ -54,8 +54,8 @@ def main() -> None:
     user = r["user"]
     print(f"{KEYS:,} puts of {user // KEYS} bytes in random key order, "
           f"{MEMTABLE // 1024} KiB memtable, no compression")
-    rows = [[stage, f"{r['loaded'][stage] / user:.2f}", f"{r['final'][stage] / user:.2f}"]
-            for stage in STAGES]
+    rows = [[s, f"{r['loaded'][s] / user:.2f}", f"{r['final'][s] / user:.2f}"]
+            for s in STAGES]
     rows.append(["total", f"{sum(r['loaded'][s] for s in STAGES) / user:.2f}",
                  f"{sum(r['final'][s] for s in STAGES) / user:.2f}"])
     print(table(["ticker (x user bytes)", "after the puts", "after compact_range"],

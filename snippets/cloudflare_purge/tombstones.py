@@ -37,7 +37,8 @@ def scan(db) -> int:
 
 def measure() -> dict:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        dbs = {name: stack.enter_context(rocksdb(Path(tmp) / name, auto_compact=False))
+        dbs = {name: stack.enter_context(rocksdb(Path(tmp) / name,
+                                                 auto_compact=False))
                for name in ("tombstones", "compacted")}
         for db, _ in dbs.values():
             load(db)
@@ -48,7 +49,8 @@ def measure() -> dict:
             found = scan(db)
             out[name] = {"found": found, "disk": disk_bytes(db),
                          "skipped": tickers(opts)["number.iter.skip"] - before}
-        times = rounds(7, {name: lambda db=db: scan(db) for name, (db, _) in dbs.items()})
+        times = rounds(7, {name: lambda db=db: scan(db)
+                           for name, (db, _) in dbs.items()})
     ratio = statistics.median(paired_ratios(times, "tombstones", "compacted"))
     return {"dbs": out, "ratio": ratio}
 
