@@ -8,6 +8,7 @@ import pytest
 
 from claimcheck import check, check_timed
 from snippets.cloudflare_purge import (
+    _caches,
     commit_per_write,
     compaction,
     propagation,
@@ -35,7 +36,7 @@ def test_lazy_and_active_purge_agree_but_hold_and_check_differently():
 
 
 def test_a_purge_hides_an_entry_in_both_designs_and_a_later_put_shows_it():
-    for cache in (purge_designs.Lazy(), purge_designs.Active()):
+    for cache in (_caches.Lazy(), _caches.Active()):
         cache.put(0, url=1, tag=7)
         cache.purge(3, tag=7)
         assert cache.get(1)[0] is False
@@ -44,11 +45,11 @@ def test_a_purge_hides_an_entry_in_both_designs_and_a_later_put_shows_it():
 
 
 def test_the_lazy_cache_forgets_a_rule_only_when_no_entry_can_predate_it():
-    lazy = purge_designs.Lazy()
+    lazy = _caches.Lazy()
     lazy.purge(10, tag=1)
-    lazy.expire(10 + purge_designs.MAX_AGE - 1)
+    lazy.expire(10 + _caches.MAX_AGE - 1)
     assert len(lazy.rules) == 1
-    lazy.expire(10 + purge_designs.MAX_AGE)
+    lazy.expire(10 + _caches.MAX_AGE)
     assert lazy.rules == []
 
 

@@ -3,69 +3,14 @@ them on each read; an active purge deletes entries and their index entries at on
 
 from __future__ import annotations
 
-import bisect
 import random
-from collections import defaultdict
 
 from snippets import svg
+from snippets.cloudflare_purge._caches import MAX_AGE, Active, Lazy
 from snippets.report import Claim, publish, table
 
-MAX_AGE, TICKS, URLS, TAGS = 500, 2_000, 1_000, 50  # ticks of a logical clock
+TICKS, URLS, TAGS = 2_000, 1_000, 50  # ticks of a logical clock, URLs, tags
 RATES = [0, 1, 5, 20, 50]  # purges per 100 ticks
-
-
-class Lazy:
-    """Purge = a timestamped rule; a read misses if a rule as new names its tag
-    (within a tick, puts come before purges)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[int, tuple[int, int]] = {}  # url -> (inserted, tag)
-        self.rules: list[tuple[int, int]] = []  # (time, tag), in time order
-
-    def put(self, now: int, url: int, tag: int) -> None:
-        self.entries[url] = (now, tag)
-
-    def purge(self, now: int, tag: int) -> None:
-        self.rules.append((now, tag))
-
-    def expire(self, now: int) -> None:  # a rule can go once no entry predates it
-        self.entries = {u: e for u, e in self.entries.items() if now - e[0] < MAX_AGE}
-        keep = bisect.bisect_left(self.rules, (now - MAX_AGE + 1, -1))
-        self.rules = self.rules[keep:]
-
-    def get(self, url: int) -> tuple[bool, int]:
-        if url not in self.entries:
-            return False, 1
-        inserted, tag = self.entries[url]
-        newer = self.rules[bisect.bisect_left(self.rules, (inserted, -1)):]
-        return all(t != tag for _, t in newer), 1 + len(newer)
-
-
-class Active(Lazy):
-    """Purge = delete now: the tag index names every entry to drop."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.index: dict[int, set[int]] = defaultdict(set)  # tag -> urls
-
-    def put(self, now: int, url: int, tag: int) -> None:
-        if url in self.entries:
-            self.index[self.entries[url][1]].discard(url)
-        self.entries[url] = (now, tag)
-        self.index[tag].add(url)
-
-    def purge(self, now: int, tag: int) -> None:
-        for url in self.index.pop(tag, set()):
-            del self.entries[url]
-
-    def expire(self, now: int) -> None:
-        for url, (inserted, tag) in list(self.entries.items()):
-            if now - inserted >= MAX_AGE:
-                del self.entries[url]
-                self.index[tag].discard(url)
-
-    def get(self, url: int) -> tuple[bool, int]:
-        return url in self.entries, 1
 
 
 def simulate(rate: int, seed: int = 7) -> dict:
