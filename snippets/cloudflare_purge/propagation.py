@@ -77,7 +77,7 @@ def main() -> None:
           f"cities have the purge; hub: {HUB}")
     print(table(["purge enters at", "direct, ms", "via hub, ms"], [
         [o, f"{r['direct'][o]:.0f}", f"{r['via_hub'][o]:.0f}"] for o in CITIES]))
-    bars = [(f"{o}: {how}", r[key][o]) for o in ("London", "Sydney", "Johannesburg")
+    bars = [(f"{o}: {how}", round(r[key][o])) for o in ("London", "Singapore", "Sydney")
             for how, key in (("direct", "direct"), ("via hub", "via_hub"))]
     bars += [(f"Cloudflare P50, {region}", ms) for region, ms in PUBLISHED.items()]
     chart = svg.bar_chart("Fibre floor (model) vs Cloudflare's published P50",

@@ -10,7 +10,7 @@ from snippets.cloudflare_purge._caches import MAX_AGE, Active, Lazy
 from snippets.report import Claim, publish, table
 
 TICKS, URLS, TAGS = 2_000, 1_000, 50  # ticks of a logical clock, URLs, tags
-RATES = [0, 1, 5, 20, 50]  # purges per 100 ticks
+RATES = [0, 5, 10, 25, 50]  # purges per 100 ticks
 
 
 def simulate(rate: int, seed: int = 7) -> dict:
