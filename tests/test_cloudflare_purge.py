@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +17,7 @@ from snippets.cloudflare_purge import (
     purge_designs,
     tombstones,
 )
-from snippets.cloudflare_purge._io import write_bytes
+from snippets.cloudflare_purge._io import scratch, write_bytes
 
 # One record in RocksDB's log: a 12-byte batch header (sequence number, count), a
 # type byte, then the key and the value, each after a one-byte varint length.
@@ -85,3 +87,13 @@ def test_a_hub_never_beats_direct_broadcast():
     # London to New York is about 5,570 km along the great circle
     assert propagation.km("London", "New York") == pytest.approx(5_570, rel=0.01)
     assert propagation.floor_ms(1_000) == pytest.approx(4.9, abs=0.05)
+
+
+def test_database_files_live_where_the_build_deletes_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("SNIPPET_OUTPUT_DIR", str(tmp_path))
+    with scratch() as folder:
+        assert Path(folder).parent == tmp_path  # removed by the build even on SIGKILL
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.delenv("SNIPPET_OUTPUT_DIR")
+    with scratch() as folder:
+        assert Path(folder).parent == Path(tempfile.gettempdir())

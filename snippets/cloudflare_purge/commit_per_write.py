@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 from pathlib import Path
 
-from snippets.cloudflare_purge._io import write_bytes
+from snippets.cloudflare_purge._io import scratch, write_bytes
 from snippets.cloudflare_purge._rocks import rocksdb, tickers
 from snippets.report import Claim, publish, table
 
@@ -58,7 +57,7 @@ def rocksdb_run(folder: Path, sync: bool) -> dict:
 
 
 def measure() -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch() as tmp:
         folder = Path(tmp)
         sqlite = {f"{j}/{s}": sqlite_run(folder, j, s) for j, s in MODES}
         rocks = {sync: rocksdb_run(folder, sync) for sync in (True, False)}

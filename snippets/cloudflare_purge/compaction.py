@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-import tempfile
 from pathlib import Path
 
+from snippets.cloudflare_purge._io import scratch
 from snippets.cloudflare_purge._rocks import disk_bytes, rocksdb, tickers
 from snippets.report import Claim, publish, table
 
@@ -16,7 +16,7 @@ STAGES = ["wal.bytes", "flush.write.bytes", "compact.write.bytes"]
 def measure() -> dict:
     keys = [b"k%08d" % i for i in range(KEYS)]
     random.Random(11).shuffle(keys)  # arrival order is not key order
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch() as tmp:
         with rocksdb(Path(tmp) / "db", memtable=MEMTABLE) as (db, opts):
             for key in keys:
                 db.put(key, b"v" * VALUE)

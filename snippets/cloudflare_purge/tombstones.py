@@ -4,12 +4,12 @@ drops them."""
 from __future__ import annotations
 
 import statistics
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 from rocksdict import WriteBatch
 
+from snippets.cloudflare_purge._io import scratch
 from snippets.cloudflare_purge._rocks import disk_bytes, rocksdb, tickers
 from snippets.measure import check_timing, paired_ratios, rounds
 from snippets.report import Claim, publish, table
@@ -36,7 +36,7 @@ def scan(db) -> int:
 
 
 def measure() -> dict:
-    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+    with scratch() as tmp, ExitStack() as stack:
         dbs = {name: stack.enter_context(rocksdb(Path(tmp) / name,
                                                  auto_compact=False))
                for name in ("tombstones", "compacted")}
