@@ -1,0 +1,68 @@
+"""An LSM pays for its cheap appends later: flushes and compactions rewrite the data."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from snippets.cloudflare_purge._io import scratch
+from snippets.cloudflare_purge._rocks import disk_bytes, rocksdb, tickers
+from snippets.report import Claim, publish, table
+
+KEYS, VALUE, MEMTABLE = 20_000, 100, 256 * 1024  # a small memtable: many flushes
+STAGES = ["wal.bytes", "flush.write.bytes", "compact.write.bytes"]
+
+
+def measure() -> dict:
+    keys = [b"k%08d" % i for i in range(KEYS)]
+    random.Random(11).shuffle(keys)  # arrival order is not key order
+    with scratch() as tmp:
+        with rocksdb(Path(tmp) / "db", memtable=MEMTABLE) as (db, opts):
+            for key in keys:
+                db.put(key, b"v" * VALUE)
+            loaded = tickers(opts)
+            db.flush()
+            db.compact_range(None, None)  # what the background would do in time
+            final = tickers(opts)
+            entries = sum(1 for _ in db.keys())
+            on_disk = disk_bytes(db)
+    return {"user": KEYS * (len(keys[0]) + VALUE), "loaded": loaded,
+            "final": final, "entries": entries, "disk": on_disk}
+
+
+def claims(r: dict) -> list[Claim]:
+    user, f = r["user"], r["final"]
+    total = sum(f[s] for s in STAGES)
+    return [
+        Claim("every key is there once after compaction", f"{r['entries']:,} keys",
+              r["entries"] == KEYS),
+        Claim("the log holds each record once", f"{f['wal.bytes'] / user:.2f}x",
+              user <= f["wal.bytes"] < 1.5 * user),
+        Claim("flushes write every record again, into sorted files",
+              f"{f['flush.write.bytes'] / user:.2f}x",
+              f["flush.write.bytes"] >= user),
+        Claim("compaction rewrites it at least once more",
+              f"{f['compact.write.bytes'] / user:.2f}x",
+              f["compact.write.bytes"] >= user),
+        Claim("in all, RocksDB writes over 3x the user's bytes",
+              f"{total / user:.2f}x", total > 3 * user),
+    ]
+
+
+def main() -> None:
+    r = measure()
+    user = r["user"]
+    print(f"{KEYS:,} puts of {user // KEYS} bytes in random key order, "
+          f"{MEMTABLE // 1024} KiB memtable, no compression")
+    rows = [[s, f"{r['loaded'][s] / user:.2f}", f"{r['final'][s] / user:.2f}"]
+            for s in STAGES]
+    rows.append(["total", f"{sum(r['loaded'][s] for s in STAGES) / user:.2f}",
+                 f"{sum(r['final'][s] for s in STAGES) / user:.2f}"])
+    print(table(["ticker (x user bytes)", "after the puts", "after compact_range"],
+                rows))
+    print(f"on disk after compaction: {r['disk'] / user:.2f}x user bytes")
+    publish(claims(r))
+
+
+if __name__ == "__main__":
+    main()

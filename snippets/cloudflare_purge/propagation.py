@@ -1,0 +1,89 @@
+"""A model: a purge sent through a central hub can never reach every city sooner than
+one broadcast directly from where it entered (the triangle inequality on a sphere)."""
+
+from __future__ import annotations
+
+import math
+from itertools import permutations
+
+from snippets import svg
+from snippets.report import Claim, publish, table
+
+EARTH_KM = 6_371.0  # mean radius
+FIBRE_KM_S = 299_792.458 / 1.47  # light in silica fibre: about c / 1.47
+CITIES = {  # latitude, longitude in degrees (each city's Wikipedia article)
+    "London": (51.5074, -0.1278), "New York": (40.7128, -74.0060),
+    "Los Angeles": (34.0522, -118.2437), "Sao Paulo": (-23.5505, -46.6333),
+    "Johannesburg": (-26.2041, 28.0473), "Mumbai": (19.0760, 72.8777),
+    "Singapore": (1.3521, 103.8198), "Tokyo": (35.6762, 139.6503),
+    "Sydney": (-33.8688, 151.2093),
+}
+HUB = "New York"  # a stand-in for a central core; not where Cloudflare's was
+PUBLISHED = {"global (under 150)": 150, "Western North America": 115,
+             "Africa": 303}  # P50 in ms, Cloudflare's Instant Purge post
+
+
+def km(a: str, b: str) -> float:
+    """Great-circle distance by the haversine formula."""
+    (la1, lo1), (la2, lo2) = (map(math.radians, CITIES[c]) for c in (a, b))
+    h = (math.sin((la2 - la1) / 2) ** 2
+         + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2)
+    return 2 * EARTH_KM * math.asin(math.sqrt(h))
+
+
+def floor_ms(distance_km: float) -> float:
+    return distance_km / FIBRE_KM_S * 1000
+
+
+def fan_out(origin: str, hub: str | None) -> float:
+    """Fibre floor until the last city has the purge: direct, or via a hub."""
+    first = km(origin, hub) if hub else 0.0
+    start = hub or origin
+    return floor_ms(first + max(km(start, c) for c in CITIES if c != start))
+
+
+def measure() -> dict:
+    triples = list(permutations(CITIES, 3))
+    return {
+        "direct": {o: fan_out(o, None) for o in CITIES},
+        "via_hub": {o: fan_out(o, HUB) for o in CITIES},
+        "worse": sum(km(a, h) + km(h, b) < km(a, b) - 1e-9 for a, h, b in triples),
+        "triples": len(triples),
+        "asymmetric": sum(abs(km(a, b) - km(b, a)) > 1e-9
+                          for a, b in permutations(CITIES, 2)),
+        "longest": max(km(a, b) for a, b in permutations(CITIES, 2)),
+    }
+
+
+def claims(r: dict) -> list[Claim]:
+    half = math.pi * EARTH_KM
+    return [
+        Claim("no detour through a third city is shorter than the direct path",
+              f"{r['worse']} of {r['triples']} ordered triples", r["worse"] == 0),
+        Claim("distances are symmetric", f"{r['asymmetric']} asymmetric pairs",
+              r["asymmetric"] == 0),
+        Claim("no two cities are farther apart than half the planet's circumference",
+              f"{r['longest']:,.0f} <= {half:,.0f} km", r["longest"] <= half),
+        Claim(f"from every city, fanning out through {HUB} is never faster",
+              f"{sum(r['via_hub'][o] >= r['direct'][o] for o in CITIES)} of "
+              f"{len(CITIES)} cities", all(r["via_hub"][o] >= r["direct"][o]
+                                            for o in CITIES)),
+    ]
+
+
+def main() -> None:
+    r = measure()
+    print(f"model: fibre floors (great circle, c/1.47) until all {len(CITIES)} "
+          f"cities have the purge; hub: {HUB}")
+    print(table(["purge enters at", "direct, ms", "via hub, ms"], [
+        [o, f"{r['direct'][o]:.0f}", f"{r['via_hub'][o]:.0f}"] for o in CITIES]))
+    bars = [(f"{o}: {how}", round(r[key][o])) for o in ("London", "Singapore", "Sydney")
+            for how, key in (("direct", "direct"), ("via hub", "via_hub"))]
+    bars += [(f"Cloudflare P50, {region}", ms) for region, ms in PUBLISHED.items()]
+    chart = svg.bar_chart("Fibre floor (model) vs Cloudflare's published P50",
+                          "milliseconds", bars)
+    publish(claims(r), figures={"propagation": chart})
+
+
+if __name__ == "__main__":
+    main()
