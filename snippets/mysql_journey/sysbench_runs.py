@@ -1,4 +1,4 @@
-"""sysbench on a real MariaDB: one run proves nothing; interleaved repeats and medians do."""
+"""sysbench on a real MariaDB: one run proves nothing; interleaved repeats, medians do."""
 
 from __future__ import annotations
 
@@ -89,8 +89,9 @@ def main() -> None:
     checked = check_timing(measure, claims)
     runs = checked.result
     print(f"MariaDB 10.11 (a MySQL fork), sysbench, 1 thread, {ROUNDS} rounds")
+    pairs = enumerate(zip(runs["point"], runs["range"]))
     rows = [[i + 1, f"{p.qps:,.0f}", f"{r.qps:,.0f}", f"{p.qps / r.qps:.1f}x",
-             p.pages_read] for i, (p, r) in enumerate(zip(runs["point"], runs["range"]))]
+             p.pages_read] for i, (p, r) in pairs]
     for label, pick in (("median", statistics.median), ("max/min", None)):
         row = [label]
         for name in WORKLOADS:
