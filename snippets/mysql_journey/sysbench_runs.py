@@ -1,4 +1,4 @@
-"""sysbench on a real MariaDB: one run proves nothing; interleaved repeats, medians do."""
+"""sysbench on a real MariaDB: one run proves nothing; interleaved repeats do."""
 
 from __future__ import annotations
 
