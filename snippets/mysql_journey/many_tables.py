@@ -1,4 +1,4 @@
-"""The release check 8.0.38 needed: create many tables, restart, read every table back."""
+"""The release check 8.0.38 needed: create many tables, restart, read every table."""
 
 from __future__ import annotations
 
