@@ -54,19 +54,19 @@ $(TOOLS): requirements-runtimes.lock $(STAMP)
 
 tools: $(TOOLS)  ## add the pinned Node.js and Bun the kernel-calls page traces (~310 MB)
 
-serve: $(STAMP)  ## build with every snippet executed, then serve on 127.0.0.1:8000
+serve: $(STAMP) servers  ## build with every snippet executed, then serve on 127.0.0.1:8000
 	$(BIN)/mkdocs serve --strict --dev-addr $(HOST)
 
-build: $(STAMP)  ## build the static site into site/ (cached snippet results are reused)
+build: $(STAMP) servers  ## build the static site into site/ (cached snippet results are reused)
 	$(BIN)/mkdocs build --strict
 
-build-fresh: $(STAMP)  ## build, re-running every snippet
+build-fresh: $(STAMP) servers  ## build, re-running every snippet
 	SNIPPETS_FRESH=1 $(BIN)/mkdocs build --strict
 
 build-noexec: $(STAMP)  ## build without running snippets (layout work only)
 	SNIPPETS_EXECUTE=0 $(BIN)/mkdocs build
 
-test: $(STAMP)  ## the whole test suite
+test: $(STAMP) servers  ## the whole test suite
 	$(BIN)/python -m pytest
 
 test-update-examples: $(STAMP)  ## rewrite the #> output comments of inline examples in docs/

@@ -29,7 +29,7 @@ class Run:
     queries: int  # sysbench's own count of read queries
     events: int
     errors: int
-    pages_read: int  # Innodb_buffer_pool_reads during the run: pages not in memory
+    pages_read: int  # Innodb_buffer_pool_reads in the run: pages not yet in the pool
 
 
 def pages_read(db: _mariadb.Server) -> int:
@@ -70,7 +70,7 @@ def claims(runs: dict[str, list[Run]]) -> list[Claim]:
               f"{sum(r.errors for r in every)} errors",
               all(r.queries == r.events and r.errors == 0 for r in every)),
         Claim("the first run is a different experiment: it read at least 10x more "
-              "pages from disk than the median later run (a cold buffer pool)",
+              "pages into the buffer pool than the median later run (cold cache)",
               f"{point[0].pages_read} vs median {later:g}",
               point[0].pages_read >= 10 * max(later, 1)),
         Claim("a point select beats a 100-row range scan by more than 1.3x "
