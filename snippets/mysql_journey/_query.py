@@ -1,8 +1,9 @@
 """The same point query on one SQLite build, in phases: what callgrind counts.
 
 Run by `instructions.py` under valgrind as a plain script (python -S, no site):
-`_query.py ENGINE DB N PHASES SITE_PACKAGES`. Between phases it calls getppid(),
-which nothing else here calls, so `--dump-before=getppid` cuts one profile per phase.
+`_query.py DB N PHASES SITE_PACKAGES ENGINE...`, one process for both engines (valgrind
+costs seconds to start). After each phase it calls getppid(), which nothing else here
+calls, so `--dump-before=getppid` cuts one profile per phase, engine after engine.
 """
 
 import os
@@ -26,10 +27,11 @@ def run(execute, n: int, rows: int = 1000) -> int:
 
 
 if __name__ == "__main__":
-    engine, path, n, phases, site = sys.argv[1:6]
+    path, n, phases, site, *engines = sys.argv[1:]
     sys.path.append(site)
-    execute = connect(engine, path)
-    for _ in range(int(phases)):
-        found = run(execute, int(n))
-        os.getppid()  # the phase mark
-    print(found)
+    for engine in engines:
+        execute = connect(engine, path)
+        for _ in range(int(phases)):
+            found = run(execute, int(n))
+            os.getppid()  # the phase mark
+        print(engine, found)
