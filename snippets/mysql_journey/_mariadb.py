@@ -109,7 +109,7 @@ class Server:
              f"--lc-messages-dir={ROOT / 'usr/share/mysql'}",
              LOG_SIZE, "--innodb-buffer-pool-load-at-startup=OFF",
              "--innodb-buffer-pool-dump-at-shutdown=OFF", *self.options],
-            env=env(), user=self.user, stdin=subprocess.DEVNULL,
+            env=env(), stdin=subprocess.DEVNULL, **self.drop_root(),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not hasattr(self, "reaper"):
             self.reaper = subprocess.Popen(
@@ -120,6 +120,13 @@ class Server:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("mariadbd did not start: " + self.log()[-500:])
             time.sleep(0.1)
+
+    def drop_root(self) -> dict:
+        """Popen arguments that run the server as nobody (and its group) when root."""
+        if not self.user:
+            return {}
+        nobody = pwd.getpwnam(self.user)
+        return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
 
     def sql(self, text: str, check: bool = True) -> str:
         """Run SQL through the mariadb client; return its tab-separated output."""
