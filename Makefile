@@ -13,9 +13,9 @@ export NO_MKDOCS_2_WARNING := 1
 # (~310 MB) and the Debian tools. `make setup LIGHT=1` skips both (their rows then
 # say "not checked here" and why).
 TOOLS  := $(VENV)/.tools
-SETUP  := $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages)
+SETUP  := $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages servers)
 
-.PHONY: help setup tools system-packages bench serve build build-fresh build-noexec test test-update-examples page lock clean
+.PHONY: help setup servers tools system-packages bench serve build build-fresh build-noexec test test-update-examples page lock clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -36,6 +36,32 @@ $(TOOLS): requirements-runtimes.lock $(STAMP)
 	touch $@
 
 tools: $(TOOLS)  ## add the pinned Node.js and Bun the kernel-calls page traces (~310 MB)
+
+
+# --- MySQL-journey page: a throw-away MariaDB 10.11 (a MySQL fork) and sysbench -------
+# Debian's packages, fetched with `apt-get download` and unpacked with `dpkg -x` into
+# .cache/debs/root: no system service, no /var/lib/mysql. Then mariadb-install-db makes
+# the system tables once (.cache/debs/datadir); each demo copies them into a private
+# temporary data dir. Where apt is missing, the page says so and its tests skip.
+DEBS := .cache/debs
+MARIADB_DEBS := mariadb-server-core mariadb-server mariadb-client-core mariadb-common \
+  mysql-common libaio1 liburing2 sysbench libluajit2-5.1-2 libluajit2-5.1-common \
+  libmariadb3
+
+servers: $(STAMP)  ## unpack Debian's MariaDB and sysbench into .cache/debs (idempotent)
+	@if [ ! -x $(DEBS)/root/usr/sbin/mariadbd ] || [ ! -x $(DEBS)/root/usr/bin/sysbench ]; then \
+	  if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then \
+	    echo "note: no apt-get/dpkg here: the MySQL-journey demos will not run" >&2; exit 0; fi; \
+	  rm -rf $(DEBS)/pkgs && mkdir -p $(DEBS)/pkgs && cd $(DEBS)/pkgs && \
+	  if ! apt-get download -q $(MARIADB_DEBS) 2>/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get download -q $(MARIADB_DEBS); \
+	    else echo "note: apt-get download failed and only root can apt-get update:" \
+	      "the MySQL-journey demos will not run" >&2; exit 0; fi; fi && \
+	  cd - >/dev/null && rm -rf $(DEBS)/root && \
+	  for deb in $(DEBS)/pkgs/*.deb; do dpkg -x "$$deb" $(DEBS)/root || exit 1; done; \
+	fi
+	@if [ -x $(DEBS)/root/usr/sbin/mariadbd ]; then \
+	  $(BIN)/python -m snippets.mysql_journey._mariadb template; fi
 
 system-packages:  ## install the Debian tools in .ci/system-packages.txt (as root)
 	@.ci/install-system-packages

@@ -1,0 +1,180 @@
+"""A throw-away MariaDB server for the MySQL-journey demos (a fork of MySQL, not MySQL).
+
+Debian's MariaDB 10.11 and sysbench, unpacked by `make servers` into .cache/debs/ (no
+system service, nothing installed system-wide). Each `Server` copies the system tables
+`make servers` made with mariadb-install-db into a private temporary data dir, listens
+on a Unix socket only (--skip-networking), runs as `nobody` when we are root, and is
+removed at the end, also on error; a small reaper outside our process group removes
+it if we are killed (the site build kills a snippet's whole group on timeout).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT / ".cache" / "debs" / "root"
+TEMPLATE = PROJECT / ".cache" / "debs" / "datadir"
+LIB = ROOT / "usr" / "lib" / "x86_64-linux-gnu"
+SYSBENCH_DIR = ROOT / "usr" / "share" / "sysbench"
+# A data dir in memory where there is one: fsync is free, so a demo measures CPU work
+# (and creating hundreds of tables takes seconds, not half a minute).
+MEMORY = "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else None
+LOG_SIZE = "--innodb-log-file-size=16M"  # not 96 MB: each demo copies the data dir
+HOW = "run `make servers` (Debian/Ubuntu: apt-get download + dpkg -x, no root needed)"
+REAPER = """import os, shutil, signal, sys
+sys.stdin.read()  # EOF: the snippet ended, normally or killed
+folder = sys.argv[1]
+try:
+    pid = int(open(os.path.join(folder, "mariadbd.pid")).read())
+    if folder in open(f"/proc/{pid}/cmdline").read():
+        os.kill(pid, signal.SIGKILL)
+except (OSError, ValueError):
+    pass
+shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+def env() -> dict[str, str]:
+    return dict(os.environ, LD_LIBRARY_PATH=str(LIB), LC_ALL="C")
+
+
+def missing() -> str:
+    """Why the server can't run here, or "" when it can."""
+    needed = [ROOT / "usr/sbin/mariadbd", ROOT / "usr/bin/mariadb",
+              ROOT / "usr/bin/sysbench", TEMPLATE / "mysql"]
+    absent = [p.name for p in needed if not p.exists()]
+    if absent:
+        return f"MariaDB/sysbench not unpacked ({', '.join(absent)} missing): {HOW}"
+    if os.geteuid() == 0 and not _others_can_enter(ROOT):
+        return f"user nobody cannot reach {ROOT.name}: a parent folder is private"
+    return ""
+
+
+def _others_can_enter(path: Path) -> bool:
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents])
+
+
+def install_template() -> None:
+    """mariadb-install-db once, into TEMPLATE (what `make servers` calls)."""
+    if (TEMPLATE / "mysql").is_dir():
+        return
+    work = Path(tempfile.mkdtemp(prefix="datadir-", dir=TEMPLATE.parent))
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    subprocess.run([ROOT / "usr/bin/mariadb-install-db", "--no-defaults",
+                    f"--basedir={ROOT / 'usr'}", f"--datadir={work / 'data'}",
+                    f"--user={user}", "--skip-test-db",
+                    "--auth-root-authentication-method=normal", LOG_SIZE],
+                   env=env(), check=True, stdout=subprocess.DEVNULL, timeout=300)
+    (work / "data").rename(TEMPLATE)
+    work.rmdir()
+
+
+class Server:
+    """`with Server() as db:` a running server; `db.sql(text)`; `db.restart()`."""
+
+    def __init__(self, *options: str) -> None:
+        self.options = list(options)
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        self.dir = Path(tempfile.mkdtemp(prefix="mariadb-", dir=MEMORY))
+        self.socket = self.dir / "mariadb.sock"
+        shutil.copytree(TEMPLATE, self.dir / "data")
+        self.user = "nobody" if os.geteuid() == 0 else None
+        if self.user:
+            for p in [self.dir, *self.dir.rglob("*")]:
+                os.chown(p, pwd.getpwnam("nobody").pw_uid, -1, follow_symlinks=False)
+        try:
+            self.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def start(self, timeout: float = 60) -> None:
+        self.proc = subprocess.Popen(
+            [ROOT / "usr/sbin/mariadbd", "--no-defaults", f"--basedir={ROOT / 'usr'}",
+             f"--datadir={self.dir / 'data'}", f"--socket={self.socket}",
+             "--skip-networking", f"--pid-file={self.dir / 'mariadbd.pid'}",
+             f"--log-error={self.dir / 'error.log'}",
+             f"--lc-messages-dir={ROOT / 'usr/share/mysql'}",
+             LOG_SIZE, "--innodb-buffer-pool-load-at-startup=OFF",
+             "--innodb-buffer-pool-dump-at-shutdown=OFF", *self.options],
+            env=env(), stdin=subprocess.DEVNULL, **self.drop_root(),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not hasattr(self, "reaper"):
+            self.reaper = subprocess.Popen(
+                [sys.executable, "-c", REAPER, str(self.dir)],
+                stdin=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while self.sql("SELECT 1", check=False) != "1":
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("mariadbd did not start: " + self.log()[-500:])
+            time.sleep(0.1)
+
+    def drop_root(self) -> dict:
+        """Popen arguments that run the server as nobody (and its group) when root."""
+        if not self.user:
+            return {}
+        nobody = pwd.getpwnam(self.user)
+        return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+    def sql(self, text: str, check: bool = True) -> str:
+        """Run SQL through the mariadb client; return its tab-separated output."""
+        run = subprocess.run(
+            [ROOT / "usr/bin/mariadb", "--no-defaults", f"--socket={self.socket}",
+             "--user=root", "--batch", "--skip-column-names"],
+            input=text, env=env(), capture_output=True, text=True, timeout=120)
+        if check and run.returncode:
+            raise RuntimeError(f"mariadb client failed: {run.stderr.strip()}")
+        return run.stdout.strip()
+
+    def stop(self, timeout: float = 60) -> int | None:
+        """Shut down cleanly (SIGTERM); return the exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.poll() if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def restart(self) -> int | None:
+        status = self.stop()
+        self.start()
+        return status
+
+    def log(self) -> str:
+        path = self.dir / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if hasattr(self, "reaper"):
+            self.reaper.communicate(timeout=30)
+
+
+def sysbench(test: str, db: Server, *args: str, timeout: float = 120) -> str:
+    """Run sysbench from its own folder (so `oltp_common` resolves); its stdout."""
+    run = subprocess.run(
+        [ROOT / "usr/bin/sysbench", test, "--db-driver=mysql", "--mysql-user=root",
+         f"--mysql-socket={db.socket}", "--mysql-db=mysql", *args],
+        cwd=SYSBENCH_DIR, env=env(), capture_output=True, text=True, timeout=timeout)
+    if run.returncode:
+        raise RuntimeError(f"sysbench {test} failed: {run.stderr.strip()[-500:]}")
+    return run.stdout
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["template"]:
+    install_template()

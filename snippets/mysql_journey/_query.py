@@ -1,0 +1,37 @@
+"""The same point query on one SQLite build, in phases: what callgrind counts.
+
+Run by `instructions.py` under valgrind as a plain script (python -S, no site):
+`_query.py DB N PHASES SITE_PACKAGES ENGINE...`, one process for both engines (valgrind
+costs seconds to start). After each phase it calls getppid(), which nothing else here
+calls, so `--dump-before=getppid` cuts one profile per phase, engine after engine.
+"""
+
+import os
+import sys
+
+QUERY = "SELECT c FROM t WHERE id = ?"
+
+
+def connect(engine: str, path: str):
+    """`execute` of a read-only connection: stdlib sqlite3, or apsw's newer SQLite."""
+    if engine == "apsw":
+        import apsw
+        return apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY).execute
+    import sqlite3
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute
+
+
+def run(execute, n: int, rows: int = 1000) -> int:
+    """n point queries through one cached statement; rows returned."""
+    return sum(len(execute(QUERY, (i % rows + 1,)).fetchall()) for i in range(n))
+
+
+if __name__ == "__main__":
+    path, n, phases, site, *engines = sys.argv[1:]
+    sys.path.append(site)
+    for engine in engines:
+        execute = connect(engine, path)
+        for _ in range(int(phases)):
+            found = run(execute, int(n))
+            os.getppid()  # the phase mark
+        print(engine, found)

@@ -1,0 +1,96 @@
+"""A version gate: flag the MySQL releases with the many-tables restart crash and say
+what to upgrade to (from the release notes; one fix version from secondary sources)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from snippets.report import Claim, publish, table
+
+NOTES = "https://dev.mysql.com/doc/relnotes/mysql"
+# affected release: (fixed in, where that is written down)
+AFFECTED = {
+    (8, 0, 38): ((8, 0, 39), f"{NOTES}/8.0/en/news-8-0-38.html"),
+    (8, 4, 1): ((8, 4, 2), "secondary sources only (not checked in MySQL's notes)"),
+    (9, 0, 0): ((9, 0, 1), f"{NOTES}/9.0/en/news-9-0-1.html"),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    version: str  # "" when no MySQL version was found
+    ok: bool  # False: do not run this, or do not upgrade to it blindly
+    advice: str
+
+
+def dotted(v: tuple[int, ...]) -> str:
+    return ".".join(map(str, v))
+
+
+def gate(text: str) -> Verdict:
+    """Judge a version string as `SELECT VERSION()` or `mysqld --version` print it."""
+    if "mariadb" in text.lower():
+        return Verdict("", True, "MariaDB: a fork with its own releases, not judged")
+    found = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
+    if not found:
+        return Verdict("", False, "no MySQL version found")
+    version = tuple(int(n) for n in found.groups())
+    if version in AFFECTED:
+        fixed, _ = AFFECTED[version]
+        return Verdict(dotted(version), False,
+                       f"affected: restart can fail after 8,001+ tables; "
+                       f"upgrade to {dotted(fixed)} or later")
+    for bad, (fixed, _) in AFFECTED.items():
+        if version[:2] == bad[:2] and version < bad:
+            return Verdict(dotted(version), True,
+                           f"not affected; upgrade straight to {dotted(fixed)} "
+                           f"or later, skipping {dotted(bad)}")
+    return Verdict(dotted(version), True, "not one of the affected releases")
+
+
+EXAMPLES = [  # (what a server prints, the verdict we expect: ok?)
+    ("8.0.37", True),
+    ("8.0.38-log", False),
+    ("mysqld  Ver 8.0.38 for Linux on x86_64 (MySQL Community Server - GPL)", False),
+    ("8.0.39", True),
+    ("8.4.1", False),
+    ("8.4.2", True),
+    ("9.0.0", False),
+    ("9.0.1", True),
+    ("5.7.44-log", True),
+    ("10.11.18-MariaDB-0+deb12u1", True),
+    ("unknown", False),
+]
+
+
+def measure() -> list[tuple[str, Verdict]]:
+    return [(text, gate(text)) for text, _ in EXAMPLES]
+
+
+def claims(results: list[tuple[str, Verdict]]) -> list[Claim]:
+    expected = dict(EXAMPLES)
+    wrong = [text for text, v in results if v.ok != expected[text]]
+    flagged = sorted({v.version for _, v in results if not v.ok and v.version})
+    return [
+        Claim("the gate gives the expected verdict for every example",
+              f"{len(results) - len(wrong)}/{len(results)} right", not wrong),
+        Claim("exactly the three affected releases are flagged",
+              ", ".join(flagged), flagged == sorted(map(dotted, AFFECTED))),
+    ]
+
+
+def main() -> None:
+    results = measure()
+    print(table(["version string", "ok?", "advice"],
+                [[text[:40], "yes" if v.ok else "NO", v.advice]
+                 for text, v in results]))
+    print()
+    print(table(["affected", "fixed in", "source"],
+                [[dotted(bad), dotted(fix), src]
+                 for bad, (fix, src) in AFFECTED.items()]))
+    publish(claims(results))
+
+
+if __name__ == "__main__":
+    main()
