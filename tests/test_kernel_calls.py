@@ -15,7 +15,8 @@ import pytest
 
 from snippets import syscalls
 from snippets.kernel_calls import _experiment as experiment
-from snippets.kernel_calls import (calibrate, count, mode_switch, on_file,
+from snippets.kernel_calls import (c_builds, calibrate, count, mode_switch,
+                                   on_file,
                                    page_faults, python_flags, where_from)
 from snippets.report import explain, failed, unchecked
 from tests import claimcheck
@@ -87,8 +88,15 @@ def test_where_the_calls_come_from(rows):
     by = all_measured(rows)
     kinds = where_from.by_kind(by["C static"].trace.counts)
     assert kinds["threads"] == kinds["signals"] == kinds["event loop"] == 0
-    extra = where_from.extra_files({k: r.trace for k, r in by.items()})
+
+
+def test_static_and_dynamic_c():
+    rows = c_builds.measure()
+    check(c_builds.claims(rows))
+    by = all_measured(list(rows.values()))
+    extra = c_builds.extra_files({k: r.trace for k, r in by.items()})
     assert "ld.so.cache" in extra and any(n.startswith("libc.so") for n in extra)
+    assert all(r.trace.file_calls == ["openat", "read", "close"] for r in by.values())
 
 
 def test_python_flags():

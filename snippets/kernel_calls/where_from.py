@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from snippets.kernel_calls import _experiment as experiment
 from snippets.report import Claim, publish, table
@@ -49,25 +48,7 @@ def claims(rows: list[experiment.Row]) -> list[Claim]:
             out.append(Claim(f"{name} sets up an event loop and threads",
                              f"event loop {k['event loop']}, threads {k['threads']}",
                              k["event loop"] > 1 and k["threads"] > 0))
-    out += loader_claims({r.program.label: r.trace for r in rows if r.trace})
     return out + experiment.unmeasured_claims(rows, "calls sorted by kind")
-
-
-def extra_files(by: dict) -> list[str]:
-    """The files C dynamic opens that C static doesn't: the dynamic loader's."""
-    static = {Path(p).name for p in by["C static"].opened}
-    return [Path(p).name for p in by["C dynamic"].opened
-            if Path(p).name not in static]
-
-
-def loader_claims(by: dict) -> list[Claim]:
-    if not {"C static", "C dynamic"} <= set(by):
-        return []
-    extra = extra_files(by)
-    return [Claim("C dynamic opens only the loader's files more: ld.so.cache, libc",
-                  ", ".join(extra), "ld.so.cache" in extra
-                  and any(n.startswith("libc.so") for n in extra)
-                  and all(n == "ld.so.cache" or ".so" in n for n in extra))]
 
 
 def main() -> None:
@@ -83,14 +64,6 @@ def main() -> None:
             [r.program.label, ", ".join(f"{name} {n}" for name, n in
                                         r.trace.counts.most_common(4))]
             for r in done]))
-    by = {r.program.label: r.trace for r in done}
-    if {"C static", "C dynamic"} <= set(by):
-        a, b = by["C static"].counts, by["C dynamic"].counts
-        print()
-        print(table(["", "calls"], [
-            ["C dynamic, not static", " ".join(f"{k} {n}" for k, n in (b - a).items())],
-            ["C static, not dynamic", " ".join(f"{k} {n}" for k, n in (a - b).items())],
-            ["files only C dynamic opens", ", ".join(extra_files(by))]]))
     for line in experiment.not_measured(rows):
         print(line)
     publish(claims(rows))
