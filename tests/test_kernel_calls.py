@@ -15,9 +15,16 @@ import pytest
 
 from snippets import syscalls
 from snippets.kernel_calls import _experiment as experiment
-from snippets.kernel_calls import (c_builds, calibrate, count, mode_switch,
-                                   on_file,
-                                   page_faults, python_flags, where_from)
+from snippets.kernel_calls import (
+    c_builds,
+    calibrate,
+    count,
+    mode_switch,
+    on_file,
+    page_faults,
+    python_flags,
+    where_from,
+)
 from snippets.report import explain, failed, unchecked
 from tests import claimcheck
 
