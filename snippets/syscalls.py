@@ -241,6 +241,8 @@ def _by_ptrace(argv, watch, timeout, cwd, env) -> Trace:
     finally:
         timed_out = timer.finished.is_set()  # set only if it fired, before cancel()
         timer.cancel()
+        if timer.ident is not None:  # gone before the next fork (3.12 warns)
+            timer.join()
         if live:
             _kill_and_reap(pid, live)
         trace.stdout, trace.stderr = _drain(out), _drain(err)
