@@ -52,7 +52,8 @@ def claims(rows: list[experiment.Row]) -> list[Claim]:
                              f"{len(modules(by[label]))} files from "
                              f"{', '.join(sorted(got))}", got == {"encodings"}))
     if {"python3", "python3 -S"} <= set(by):
-        sites = [any(p.endswith("site-packages") for p in by[k].opened)
+        sites = [any(p.endswith(("site-packages", "dist-packages"))  # Debian's
+                     for p in by[k].opened)
                  for k in ("python3", "python3 -S")]
         out.append(Claim("import site opens site-packages; with -S nothing does",
                          f"python3 {sites[0]}, python3 -S {sites[1]}",
