@@ -61,14 +61,17 @@ def alone(fn, arg) -> float:
     return cpu / (time.perf_counter() - start)
 
 
-def overlap_claim(what: str, relative: list[float], parallel: bool) -> Claim:
-    """Median over interleaved rounds of (CPU s per wall s of the tasks together) /
-    (CPU s per wall s of one task alone, the same round): ~1 when they take turns,
-    ~2 when two run at once, even while neighbours slow every core down."""
-    mid = statistics.median(relative)
-    evidence = f"median {mid:.2f}x one task's CPU rate, {len(relative)} rounds"
+def overlap_claim(what: str, rates: list[float], relative: list[float],
+                  parallel: bool) -> Claim:
+    """Judge medians over interleaved rounds. Taking turns: under SERIAL CPU s per
+    wall s (one core's worth; a busy machine only lowers it). Running at once: over
+    PARALLEL times the rate one task got alone in the same round (a busy machine
+    slows both alike)."""
+    rate, rel = statistics.median(rates), statistics.median(relative)
+    evidence = (f"median of {len(rates)} rounds: {rate:.2f} CPU s per wall s, "
+                f"{rel:.2f}x one task alone")
     if parallel:
         return Claim(f"{what} run at once: > {PARALLEL}x the CPU seconds per wall "
-                     "second of one task alone", evidence, mid > PARALLEL, timing=True)
-    return Claim(f"{what} take turns: < {SERIAL}x the CPU seconds per wall second "
-                 "of one task alone", evidence, mid < SERIAL, timing=True)
+                     "second of one task alone", evidence, rel > PARALLEL, timing=True)
+    return Claim(f"{what} take turns: < {SERIAL} CPU seconds per wall second",
+                 evidence, rate < SERIAL, timing=True)
