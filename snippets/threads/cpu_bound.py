@@ -60,7 +60,8 @@ def measure(tasks: int = 2, seconds: float = 0.15, rounds: int = 4) -> CpuResult
 def claims(r: CpuResult) -> list[Claim]:
     where = f"{build()}, {r.cores} usable cores: {r.tasks}"
     return [
-        overlap_claim(f"{where} threads", r.per_wall["threads"], r.relative["threads"],
+        overlap_claim(f"{where} threads", r.per_wall["threads"],
+                      r.relative["threads"],
                       parallel=not r.gil and r.cores >= 2),
         overlap_claim(f"{where} processes", r.per_wall["processes"],
                       r.relative["processes"],
@@ -72,8 +73,9 @@ def main() -> None:
     checked = check_timing(measure, claims)
     r = checked.result
     print(f"{build()}, {r.cores} usable cores; {r.tasks} tasks")
-    rows = [[f"{r.tasks} {w}", f"{r.speedup[w]:.2f}", f"{statistics.median(r.per_wall[w]):.2f}",
-             f"{statistics.median(r.relative[w]):.2f}"] for w in WAYS]
+    med = statistics.median
+    rows = [[f"{r.tasks} {w}", f"{r.speedup[w]:.2f}", f"{med(r.per_wall[w]):.2f}",
+             f"{med(r.relative[w]):.2f}"] for w in WAYS]
     print(table(["how", "speed-up (wall)", "CPU s per wall s", "x one task"], rows))
     publish(checked.claims)
 
