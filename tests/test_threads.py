@@ -27,8 +27,7 @@ needs_reuseport = pytest.mark.skipif(
 
 
 def test_blocking_waits_overlap_in_a_pool_and_in_asyncio():
-    result = io_bound.measure()
-    check(io_bound.claims(result))
+    result = check_timed(io_bound)
     assert result.sequential >= result.tasks * result.delay
     assert result.threads_in_loop == result.threads_before
 
@@ -68,8 +67,7 @@ def test_hashlib_releases_the_gil():
 
 
 def test_tiny_tasks_thread_each_then_pool_then_inline():
-    result = tiny_tasks.measure()
-    check(tiny_tasks.claims(result))
+    result = check_timed(tiny_tasks)
     assert result.all_done and len(result.seconds) == 3
 
 
