@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from snippets.measure import best_of, check_timing, timed
 from snippets.report import Claim, publish, table
-from snippets.threads._common import (alone, build, gil_enabled, overlap_claim,
-                                      overlapped, process_pool, usable_cores)
+from snippets.threads._common import (build, gil_enabled, overlap_claim, overlapped,
+                                      process_pool, usable_cores)
 
 WAYS = ("threads", "processes")
 
@@ -34,37 +34,31 @@ class CpuResult:
     gil: bool
     speedup: dict[str, float]  # wall: sequential / pool, median of paired rounds
     per_wall: dict[str, list[float]]  # CPU s per wall s of the pool, each round
-    relative: dict[str, list[float]]  # per round: pool's rate / one task's rate
 
 
 def measure(tasks: int = 2, seconds: float = 0.15, rounds: int = 4) -> CpuResult:
-    """Interleaved rounds: one task alone, the loop, threads, processes."""
+    """Interleaved rounds: the loop, threads, processes."""
     n = calibrate(seconds)
-    speed, rate, rel = ({w: [] for w in WAYS} for _ in range(3))
+    speed, rate = ({w: [] for w in WAYS} for _ in range(2))
     with ThreadPoolExecutor(tasks) as threads, process_pool(tasks) as procs:
         overlapped(threads, spin, [1000] * tasks)  # start every thread first
         for _ in range(rounds):
-            one = alone(spin, n)
             seq = timed(lambda: [spin(n) for _ in range(tasks)])[0]
             for way, pool in zip(WAYS, (threads, procs)):
                 wall, cpu = overlapped(pool, spin, [n] * tasks)
                 speed[way].append(seq / wall)
                 rate[way].append(cpu)
-                rel[way].append(cpu / one)
     med = statistics.median
     return CpuResult(tasks, usable_cores(), gil_enabled(),
-                     {w: med(v) for w, v in speed.items()},
-                     rate, rel)
+                     {w: med(v) for w, v in speed.items()}, rate)
 
 
 def claims(r: CpuResult) -> list[Claim]:
     where = f"{build()}, {r.cores} usable cores: {r.tasks}"
     return [
         overlap_claim(f"{where} threads", r.per_wall["threads"],
-                      r.relative["threads"],
                       parallel=not r.gil and r.cores >= 2),
         overlap_claim(f"{where} processes", r.per_wall["processes"],
-                      r.relative["processes"],
                       parallel=r.cores >= 2),
     ]
 
@@ -74,9 +68,9 @@ def main() -> None:
     r = checked.result
     print(f"{build()}, {r.cores} usable cores; {r.tasks} tasks")
     med = statistics.median
-    rows = [[f"{r.tasks} {w}", f"{r.speedup[w]:.2f}", f"{med(r.per_wall[w]):.2f}",
-             f"{med(r.relative[w]):.2f}"] for w in WAYS]
-    print(table(["how", "speed-up (wall)", "CPU s per wall s", "x one task"], rows))
+    rows = [[f"{r.tasks} {w}", f"{r.speedup[w]:.2f}", f"{med(r.per_wall[w]):.2f}"]
+            for w in WAYS]
+    print(table(["how", "speed-up (wall)", "CPU s per wall s"], rows))
     publish(checked.claims)
 
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from snippets.measure import check_timing, timed
 from snippets.report import Claim, publish, table
-from snippets.threads._common import (alone, build, overlap_claim, overlapped,
-                                      usable_cores)
+from snippets.threads._common import build, overlap_claim, overlapped, usable_cores
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,6 @@ class HashResult:
     cores: int
     speedup: float  # wall: the loop / the pool, median of paired rounds
     per_wall: list[float]  # CPU s per wall s of the pool, each round
-    relative: list[float]  # per round: the pool's CPU rate / one hash's alone
     same_digests: bool
 
 
@@ -32,19 +30,17 @@ def measure(buffers: int = 2, mib: int = 16, rounds: int = 4) -> HashResult:
     """Interleaved rounds, so a busy neighbour hurts every way alike."""
     data = [bytes([i]) * (mib << 20) for i in range(buffers)]
     expected = [digest(d) for d in data]
-    speed, rate, rel, same = [], [], [], True
+    speed, rate = [], []
     with ThreadPoolExecutor(buffers) as pool:
         list(pool.map(digest, [b"warm"] * buffers))  # start every thread first
         for _ in range(rounds):
-            one = alone(digest, data[0])
             seq = timed(lambda: [digest(d) for d in data])[0]
             wall, cpu = overlapped(pool, digest, data)
             speed.append(seq / wall)
             rate.append(cpu)
-            rel.append(cpu / one)
         same = list(pool.map(digest, data)) == expected
     med = statistics.median
-    return HashResult(buffers, mib, usable_cores(), med(speed), rate, rel, same)
+    return HashResult(buffers, mib, usable_cores(), med(speed), rate, same)
 
 
 def claims(r: HashResult) -> list[Claim]:
@@ -52,8 +48,7 @@ def claims(r: HashResult) -> list[Claim]:
     return [
         Claim("threads compute the same digests as the loop",
               "equal" if r.same_digests else "different", r.same_digests),
-        overlap_claim(f"{where} {r.mib} MiB each", r.per_wall, r.relative,
-                      parallel=r.cores >= 2),
+        overlap_claim(f"{where} {r.mib} MiB each", r.per_wall, parallel=r.cores >= 2),
     ]
 
 
@@ -62,9 +57,8 @@ def main() -> None:
     r = checked.result
     print(f"{build()}, {r.cores} usable cores; sha256 of {r.buffers} x {r.mib} MiB")
     med = statistics.median
-    rows = [[f"{r.buffers} threads", f"{r.speedup:.2f}", f"{med(r.per_wall):.2f}",
-             f"{med(r.relative):.2f}"]]
-    print(table(["how", "speed-up (wall)", "CPU s per wall s", "x one hash"], rows))
+    rows = [[f"{r.buffers} threads", f"{r.speedup:.2f}", f"{med(r.per_wall):.2f}"]]
+    print(table(["how", "speed-up (wall)", "CPU s per wall s"], rows))
     publish(checked.claims)
 
 

@@ -48,24 +48,21 @@ def measure(counts: tuple[int, ...] = (1, 2, 4, 8), units: int = 8,
     med, one = statistics.median, counts[0]
     speedups = {s: [(w, med(a / b for a, b in zip(walls[s][one], walls[s][w])))
                     for w in counts] for s in SERIES}
-    relative = {s: {w: [a / b for a, b in zip(rates[s][w], rates[s][one])]
-                    for w in counts} for s in SERIES}
-    return {"series": speedups, "rates": rates, "relative": relative, "walls": walls,
+    return {"series": speedups, "rates": rates, "walls": walls,
             "cores": usable_cores(), "gil": gil_enabled()}
 
 
 def claims(r: dict) -> list[Claim]:
     io, cores, where = r["series"][SERIES[0]], r["cores"], f"{build()}, {r['cores']}"
-    rate, rel = r["rates"], r["relative"]
+    rate = r["rates"]
     walls = r["walls"][SERIES[2]]
     top = max(walls)
     out = [Claim(f"waiting work: {io[-1][0]} threads finish > 3x sooner than one",
                  f"{io[-1][1]:.1f}x", io[-1][1] > 3, timing=True),
            overlap_claim(f"{where} usable cores: 2 threads of CPU work",
-                         rate[SERIES[1]][2], rel[SERIES[1]][2],
-                         parallel=not r["gil"] and cores >= 2),
+                         rate[SERIES[1]][2], parallel=not r["gil"] and cores >= 2),
            overlap_claim(f"{where} usable cores: 2 processes", rate[SERIES[2]][2],
-                         rel[SERIES[2]][2], parallel=cores >= 2)]
+                         parallel=cores >= 2)]
     if cores not in walls or top <= cores:
         return out + [Claim.not_checked(
             "processes stop gaining at the number of cores",
