@@ -8,10 +8,15 @@ import shutil
 import sys
 
 import pytest
-
 from claimcheck import check, check_timed
-from snippets.six_stages import (buffered_writes, kernel_copy, light_floor,
-                                 sleep_minimum, tcp_lifecycle)
+
+from snippets.six_stages import (
+    buffered_writes,
+    kernel_copy,
+    light_floor,
+    sleep_minimum,
+    tcp_lifecycle,
+)
 from snippets.syscalls import rw_calls
 
 

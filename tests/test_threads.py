@@ -6,8 +6,8 @@ import socket
 import threading
 
 import pytest
-
 from claimcheck import check, check_timed
+
 from snippets.report import failed
 from snippets.threads import (
     accept_mutex,

@@ -8,8 +8,14 @@ from dataclasses import dataclass
 
 from snippets.measure import best_of, check_timing, timed
 from snippets.report import Claim, publish, table
-from snippets.threads._common import (build, gil_enabled, overlap_claim, overlapped,
-                                      process_pool, usable_cores)
+from snippets.threads._common import (
+    build,
+    gil_enabled,
+    overlap_claim,
+    overlapped,
+    process_pool,
+    usable_cores,
+)
 
 WAYS = ("threads", "processes")
 

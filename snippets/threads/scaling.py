@@ -11,8 +11,14 @@ from functools import partial
 from snippets.measure import check_timing
 from snippets.report import Claim, publish, table
 from snippets.svg import line_chart
-from snippets.threads._common import (build, gil_enabled, overlap_claim, overlapped,
-                                      process_pool, usable_cores)
+from snippets.threads._common import (
+    build,
+    gil_enabled,
+    overlap_claim,
+    overlapped,
+    process_pool,
+    usable_cores,
+)
 from snippets.threads.cpu_bound import calibrate, spin
 
 SERIES = ("I/O, threads", "CPU, threads", "CPU, processes")
