@@ -2,95 +2,71 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
-import time
-from pathlib import Path
 
 import pytest
+from claimcheck import check, check_timed
 
-from snippets.report import explain, failed
+from snippets.report import failed
 from snippets.threads import (
+    accept_mutex,
     cpu_bound,
     gil_release,
     io_bound,
+    log_thread,
     reuseport,
     scaling,
+    thread_cost,
     tiny_tasks,
 )
 
-
-def check(demo, result) -> None:
-    bad = failed(demo.claims(result))
-    assert not bad, explain(bad)
-
-
-def _busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy since boot (Linux only)."""
-    first = Path("/proc/stat").read_text().splitlines()[0]
-    ticks = [int(v) for v in first.split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def measure_timed_claims(demo, **kwargs):
-    """Measure and check a demo whose claims need free cores.
-
-    When a claim fails while other processes kept more than half a core busy
-    (other tests, a neighbour's build), the cores the claim needs were not free:
-    skip, saying so, rather than report a broken claim. On a quiet machine, or
-    where /proc/stat is missing, a failed claim fails the test.
-    """
-    if not os.path.exists("/proc/stat"):
-        result = demo.measure(**kwargs)
-        check(demo, result)
-        return result
-    own, busy, wall = os.times(), _busy_seconds(), time.perf_counter()
-    result = demo.measure(**kwargs)
-    wall = time.perf_counter() - wall
-    mine = sum(os.times()[:4]) - sum(own[:4])
-    others = max(0.0, _busy_seconds() - busy - mine) / wall
-    bad = failed(demo.claims(result))
-    if bad and others > 0.5:
-        pytest.skip(f"machine busy: other processes used {others:.1f} cores while "
-                    f"measuring, so this claim could not be checked: {explain(bad)}")
-    assert not bad, explain(bad)
-    return result
+needs_reuseport = pytest.mark.skipif(
+    not hasattr(socket, "SO_REUSEPORT"),
+    reason="no SO_REUSEPORT on this platform (Linux >= 3.9 has it)")
 
 
 def test_blocking_waits_overlap_in_a_pool_and_in_asyncio():
-    result = io_bound.measure()
-    check(io_bound, result)
+    result = check_timed(io_bound)
     assert result.sequential >= result.tasks * result.delay
+    assert result.threads_in_loop == result.threads_before
 
 
 def test_pure_python_cpu_work_needs_processes_under_the_gil():
-    result = measure_timed_claims(cpu_bound)
+    result = check_timed(cpu_bound)
     assert result.gil == cpu_bound.gil_enabled()
+    assert all(len(v) == 4 for v in result.per_wall.values())
 
 
-@pytest.mark.parametrize("gil, cores, threads, processes, holds", [
-    (True, 2, 1.0, 0.5, True),  # the GIL: threads can't help, processes can
-    (True, 2, 0.5, 0.5, False),  # a GIL build where threads sped up: claim fails
-    (False, 2, 0.5, 0.5, True),  # free-threaded: threads are expected to help
-    (False, 2, 1.0, 0.5, False),
-    (False, 1, 1.0, 1.0, True),  # one core: neither can help
-    (True, 1, 1.0, 0.5, False),
+def cpu_result(gil, cores, thread_rate, proc_rate):
+    return cpu_bound.CpuResult(2, cores, gil, {"threads": 1.0, "processes": 1.0},
+                               {"threads": [thread_rate] * 3,
+                                "processes": [proc_rate] * 3})
+
+
+@pytest.mark.parametrize("gil, cores, thread_rate, proc_rate, holds", [
+    (True, 2, 1.0, 1.9, True),  # the GIL: threads take turns, processes overlap
+    (True, 2, 1.9, 1.9, False),  # a GIL build where threads overlapped: fails
+    (True, 2, 1.0, 1.1, False),  # processes that did not overlap: fails
+    (False, 2, 1.9, 1.9, True),  # free-threaded: threads are expected to overlap
+    (False, 2, 1.0, 1.9, False),
+    (False, 1, 1.0, 1.0, True),  # one core: nothing overlaps
+    (True, 1, 1.0, 1.9, False),
 ])
-def test_cpu_claims_follow_the_build_and_the_core_count(gil, cores, threads,
-                                                        processes, holds):
-    result = cpu_bound.CpuResult(2, cores, gil, 1.0, threads, processes)
-    assert (not failed(cpu_bound.claims(result))) is holds
+def test_cpu_claims_follow_the_build_and_the_core_count(gil, cores, thread_rate,
+                                                        proc_rate, holds):
+    claims = cpu_bound.claims(cpu_result(gil, cores, thread_rate, proc_rate))
+    assert (not failed(claims)) is holds
+    assert all(c.timing for c in claims)
 
 
 def test_hashlib_releases_the_gil():
-    result = measure_timed_claims(gil_release)
+    result = check_timed(gil_release)
     assert result.same_digests
 
 
 def test_tiny_tasks_thread_each_then_pool_then_inline():
-    result = tiny_tasks.measure()
-    check(tiny_tasks, result)
+    result = check_timed(tiny_tasks)
     assert result.all_done and len(result.seconds) == 3
 
 
@@ -100,32 +76,73 @@ def test_tiny_tasks_leave_no_thread_behind():
     assert threading.active_count() == before
 
 
-@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"),
-                    reason="no SO_REUSEPORT on this platform (Linux >= 3.9 has it)")
+def test_a_thread_reserves_a_stack_and_touches_little_of_it():
+    before = threading.active_count()
+    result = check_timed(thread_cost)
+    assert result["per_thread"]["stacks"] >= result["threads"]
+    assert threading.active_count() == before
+
+
+def test_a_durable_write_stalls_the_loop_unless_a_thread_does_it():
+    before = threading.active_count()
+    result = check_timed(log_thread, ticks=60)
+    assert result["inline"]["lines"] == result["logging thread"]["lines"] == 60
+    assert threading.active_count() == before
+
+
+@needs_reuseport
 def test_so_reuseport_spreads_connections_across_listeners():
     before = threading.active_count()
     result = reuseport.measure()
-    check(reuseport, result)
+    check(reuseport.claims(result))
     assert sum(result["counts"]) == 400 and len(result["counts"]) == 4
     assert result["without_option"] == "EADDRINUSE"
     assert threading.active_count() == before
 
 
+@needs_reuseport
+def test_accept_on_one_socket_vs_a_listener_each():
+    before = threading.active_count()
+    result = accept_mutex.measure(threads=4, clients=200)
+    check(accept_mutex.claims(result))
+    assert sum(result["shared"]) == sum(result["reuseport"]) == 200
+    assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("counts, holds", [
+    ([100, 100, 100, 100], True), ([160, 80, 80, 80], False), ([40, 120, 120, 120],
+                                                                False)])
+def test_a_fair_share_means_a_band_around_one_nth(counts, holds):
+    result = {"clients": 400, "shared": [100] * 4, "reuseport": counts}
+    assert (not failed(accept_mutex.claims(result))) is holds
+
+
 def test_scaling_io_vs_cpu_workers():
-    result = measure_timed_claims(scaling)
+    result = check_timed(scaling)
     assert [w for w, _ in result["series"]["I/O, threads"]] == [1, 2, 4, 8]
 
 
-@pytest.mark.parametrize("gil, cores, thread_speedup, holds", [
-    (True, 2, 1.0, True),
-    (True, 2, 1.9, False),
-    (False, 2, 1.9, True),  # free-threaded: threads are expected to scale
-    (False, 2, 1.0, False),
-    (False, 1, 1.0, True),  # one core: nothing scales
+def scaling_result(gil, cores, thread_rate, proc_rate, gain):
+    counts = (1, 2, 4, 8)
+    walls = {1: [8.0] * 3, 2: [4.0] * 3, 4: [4.0] * 3, 8: [4.0 / gain] * 3}
+    rates = {s: {w: [1.0] * 3 for w in counts} for s in scaling.SERIES}
+    rates["CPU, threads"][2] = [thread_rate] * 3
+    rates["CPU, processes"][2] = [proc_rate] * 3
+    series = {s: [(w, 8.0) for w in counts] for s in scaling.SERIES}
+    return {"series": series, "rates": rates,
+            "walls": {s: walls for s in scaling.SERIES}, "cores": cores, "gil": gil}
+
+
+@pytest.mark.parametrize("gil, cores, thread_rate, proc_rate, gain, holds", [
+    (True, 2, 1.0, 1.9, 1.0, True),
+    (True, 2, 1.9, 1.9, 1.0, False),  # threads overlapped under the GIL
+    (True, 2, 1.0, 1.1, 1.0, False),  # processes did not gain at all
+    (True, 2, 1.0, 1.9, 2.0, False),  # processes gained past the core count
+    (False, 2, 1.9, 1.9, 1.0, True),  # free-threaded: threads are expected to scale
+    (False, 2, 1.0, 1.9, 1.0, False),
 ])
-def test_scaling_claims_follow_the_build(gil, cores, thread_speedup, holds):
-    series = {"I/O, threads": [(1, 1.0), (8, 7.5)],
-              "CPU, threads": [(1, 1.0), (8, thread_speedup)],
-              "CPU, processes": [(1, 1.0), (8, min(cores, 1.9))]}
-    result = {"series": series, "cores": cores, "gil": gil}
-    assert (not failed(scaling.claims(result))) is holds
+def test_scaling_claims_follow_the_build(gil, cores, thread_rate, proc_rate, gain,
+                                         holds):
+    claims = scaling.claims(scaling_result(gil, cores, thread_rate, proc_rate, gain))
+    assert (not failed(claims)) is holds
+    assert sum(c.held is None for c in claims) == 0

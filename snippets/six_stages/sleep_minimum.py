@@ -7,6 +7,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from snippets.measure import check_timing
 from snippets.report import Claim, publish, table
 
 PLAN = [(100_000, 200), (1_000_000, 150), (5_000_000, 20)]  # (nanoseconds, calls)
@@ -51,23 +52,27 @@ def measure() -> list[Sleeps]:
 def claims(results: list[Sleeps]) -> list[Claim]:
     total = sum(len(s.elapsed_ns) for s in results)
     early = sum(s.early for s in results)
+    late = sum(e > s.requested_ns for s in results for e in s.elapsed_ns)
     slack, tight = results[1], results[-1]
     return [Claim("no sleep() returned before the time it asked for",
                   f"{early} early of {total} calls", early == 0),
+            Claim("every sleep() returned later than it asked for",
+                  f"{late} late of {total} calls", late == total),
             Claim("a smaller timer slack makes 1 ms sleeps less late (median)",
                   f"{tight.late_us():.0f} us with {tight.slack_ns} ns slack vs "
                   f"{slack.late_us():.0f} us with {slack.slack_ns:,} ns",
-                  tight.late_us() < slack.late_us())]
+                  tight.late_us() < slack.late_us(), timing=True)]
 
 
 def main() -> None:
-    results = measure()
+    checked = check_timing(measure, claims)
+    results = checked.result
     print(table(["asked", "timer slack", "calls", "returned early", "median late",
                  "most late"], [
         [f"{s.requested_ns / 1e6:g} ms", f"{s.slack_ns:,} ns",
          len(s.elapsed_ns), s.early, f"~{round(s.late_us(), -1):.0f} us",
          f"~{round(s.late_us(max), -1):.0f} us"] for s in results]))
-    publish(claims(results))
+    publish(checked.claims)
 
 
 if __name__ == "__main__":
