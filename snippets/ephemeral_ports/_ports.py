@@ -84,10 +84,12 @@ def listeners(*addresses: tuple[str, int], backlog: int = 64):
                for a in addresses]
 
 
-def in_namespace(fn: Callable, *args, sysctls: dict | None = None, **kwargs):
-    """(fn's result, None) run in a fresh namespace with the tiny range, or
-    (None, the reason) where the host forbids namespaces."""
-    wanted = {"net.ipv4.ip_local_port_range": RANGE, **(sysctls or {})}
+def in_namespace(fn: Callable, *args, sysctls: dict | None = None,
+                 tiny: bool = True, **kwargs):
+    """(fn's result, None) run in a fresh namespace with the tiny range (unless
+    `tiny` is false), or (None, the reason) where the host forbids namespaces."""
+    wanted = {"net.ipv4.ip_local_port_range": RANGE} if tiny else {}
+    wanted.update(sysctls or {})
     try:
         return netns.run(fn, *args, sysctls=wanted, **kwargs), None
     except netns.Unavailable as exc:
