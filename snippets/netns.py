@@ -205,3 +205,42 @@ def unavailable() -> str | None:
         except (Unavailable, TimeoutError, ChildFailed) as exc:
             _probe = getattr(exc, "reason", str(exc))
     return _probe or None
+
+
+def _self_check() -> dict:
+    """Inside: the sysctl and route we set, and whether loopback carries a connect."""
+    with socket.create_server(("127.0.0.1", 5000)) as srv, \
+            socket.create_connection(("127.0.0.1", 5000), timeout=2):
+        srv.accept()[0].close()
+    return {"range": sysctl("net.ipv4.ip_local_port_range"),
+            "routes": ip("route", "show") if shutil.which("ip") else "", "lo": "up"}
+
+
+def main() -> None:
+    """Self-check: a range and a route set inside stay inside; loopback works."""
+    from snippets.report import Claim, publish, table
+
+    host = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    before = host.read_text().split()
+    statements = ["loopback is up inside and carries a connection",
+                  "a port range and a route set inside leave the host's unchanged"]
+    try:
+        got = run(_self_check, sysctls={"net.ipv4.ip_local_port_range": "40000 40001"},
+                  routes=["route add unreachable 10.99.0.1"])
+    except Unavailable as exc:
+        print(f"not measured here: {exc.reason}")
+        publish([Claim.not_checked(s, exc.reason) for s in statements])
+        return
+    after = host.read_text().split()
+    print(table(["", "inside", "host"],
+                [["ip_local_port_range", " ".join(got["range"].split()),
+                  " ".join(after)],
+                 ["route to 10.99.0.1", got["routes"].split("\n")[0].strip(), "-"]]))
+    publish([Claim(statements[0], f"lo {got['lo']}", got["lo"] == "up"),
+             Claim(statements[1], f"host range {' '.join(after)} before and after",
+                   got["range"].split() == ["40000", "40001"] and before == after
+                   and "unreachable 10.99.0.1" in got["routes"])])
+
+
+if __name__ == "__main__":
+    main()

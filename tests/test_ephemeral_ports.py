@@ -96,7 +96,7 @@ def test_the_proxy_runs_out_and_the_pool_does_not():
     passed = [x.startswith("200") for x, _ in naive]
     assert passed.count(True) == 16 and len(passed) == 48
     # 4 clients log concurrently, so the order is exact only up to 4 places
-    assert not any(passed[16 + proxy.CLIENTS:]), "a request passed after the range ran out"
+    assert not any(passed[16 + proxy.CLIENTS:]), "a request passed after the run-out"
     assert max(p for _, p in naive) == 16  # one port per request, never freed
     assert all(x.startswith("200") for x, _ in pool)
     assert host_state() == before
