@@ -39,12 +39,14 @@ class Loop(asyncio.SelectorEventLoop):
             await super().sock_connect(sock, address)
         except ConnectionRefusedError:
             outcome = "refused"
-            if self.windows:
+            if self.windows:  # the MODEL: the refusal surfaces only later
+                outcome = "abandoned"  # unless Happy Eyeballs cancels us first
                 await asyncio.sleep(REFUSED_AFTER - (time.monotonic() - self.t0
                                                      - start))
+                outcome = "refused"
             raise
         except asyncio.CancelledError:
-            outcome = "cancelled"
+            outcome = "abandoned"
             raise
         finally:
             self.spans.append((address[0], start, time.monotonic() - self.t0, outcome))
@@ -150,7 +152,7 @@ def main() -> None:
     rows += [[k, v.get("peer", "-"), f"{v['seconds']:.2f}" if v else "-", "-"]
              for k, v in r.items() if k.startswith("curl")]
     print(table(["client", "connected to", "seconds", "attempts"], rows))
-    lanes = [(f"{name}: {h}", [(b, e, f"{h} {o}")])
+    lanes = [(f"{name}: {h}", [(b, e, o)])
              for name, v in r["asyncio"].items() for h, b, e, o in v["spans"]]
     chart = timeline("Connect attempts, server on 127.0.0.1 only", lanes)
     publish(checked.claims, figures={"happy_eyeballs": chart})
