@@ -62,8 +62,7 @@ def test_time_wait_stays_with_the_side_that_closes_first():
 
 
 def test_tw_reuse_and_linger():
-    r = reuse.measure()
-    claimcheck.check(reuse.claims(r))
+    r = claimcheck.check_timed(reuse)
     got = {k: (v["time_wait"], v["peer"], v["now"], v["later"])
            for k, v in r["runs"].items()}
     assert list(got.values()) == [(4, "EOF", 0, 0), (4, "EOF", 0, 4),

@@ -12,7 +12,7 @@ from snippets.ephemeral_ports._ports import (RANGE, fill, in_namespace, listener
 from snippets.report import Claim, publish, table
 
 NAMES = ["net.ipv4.ip_local_port_range", "net.ipv4.tcp_tw_reuse",
-         "net.ipv4.tcp_fin_timeout"]
+         "net.ipv4.tcp_tw_reuse_delay", "net.ipv4.tcp_fin_timeout"]  # "-": absent
 DEST = ("127.0.0.1", 5000)
 
 
