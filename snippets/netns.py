@@ -75,11 +75,16 @@ def ip(*args: str) -> str:
     return done.stdout
 
 
-def _loopback_up() -> None:
+def _loopback_flags() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         ifreq = struct.pack("16sH14x", b"lo", 0)
-        flags = struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifreq))[1]
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+        return struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifreq))[1]
+
+
+def _loopback_up() -> None:  # `ip link set lo up`, without needing iproute2
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = _loopback_flags() | IFF_UP
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags))
 
 
 def _enter() -> None:
@@ -211,9 +216,10 @@ def _self_check() -> dict:
     """Inside: the sysctl and route we set, and whether loopback carries a connect."""
     with socket.create_server(("127.0.0.1", 5000)) as srv, \
             socket.create_connection(("127.0.0.1", 5000), timeout=2):
-        srv.accept()[0].close()
+        srv.accept()[0].close()  # reached only if loopback carried the handshake
     return {"range": sysctl("net.ipv4.ip_local_port_range"),
-            "routes": ip("route", "show") if shutil.which("ip") else "", "lo": "up"}
+            "routes": ip("route", "show") if shutil.which("ip") else "",
+            "lo": "up" if _loopback_flags() & IFF_UP else "down"}
 
 
 def main() -> None:

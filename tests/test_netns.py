@@ -109,3 +109,21 @@ def test_a_forbidding_host_gives_the_reason(monkeypatch):
     monkeypatch.setattr(netns, "_enter", refuse)  # the forked child inherits it
     with pytest.raises(netns.Unavailable, match="Operation not permitted"):
         netns.run(lambda: 1)
+
+
+def children() -> set[int]:
+    kids = set()
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        kids |= {int(k) for k in task.read_text().split()}
+    return kids
+
+
+def test_nothing_is_left_after_a_run():
+    needs_netns()
+    before = children()
+
+    def with_a_child() -> int:
+        return subprocess.run(["true"], timeout=5).returncode
+
+    assert netns.run(with_a_child) == 0
+    assert children() <= before, "a namespace child outlived run()"
