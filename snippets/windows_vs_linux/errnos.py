@@ -88,9 +88,16 @@ def main() -> None:
     checked = check_timing(measure, claims)
     r = checked.result
     if r["rows"]:
-        when = lambda t: "at once" if t < 0.05 else f"after {t:.1f} s"  # noqa: E731
-        print(table(["failure", "IP", "socket", "outcome", "when"],
-                    [[*x[:4], when(x[4])] for x in r["rows"]]))
+        cols = [("INET", "STREAM"), ("INET", "DGRAM"), ("INET6", "STREAM"),
+                ("INET6", "DGRAM")]
+        got = {(k, ip, so): (o, t) for k, ip, so, o, t in r["rows"]}
+        rows = []
+        for kind in EXPECTED:
+            slowest = max(t for (k, *_), (_, t) in got.items() if k == kind)
+            rows.append([kind, *(got.get((kind, *c), ("-",))[0] for c in cols),
+                         "at once" if slowest < 0.05 else f"after {slowest:.1f} s"])
+        print(table(["failure", "TCP/IPv4", "UDP/IPv4", "TCP/IPv6", "UDP/IPv6",
+                     "when"], rows))
     else:
         print(r["reason"])
     publish(checked.claims)
