@@ -102,18 +102,17 @@ def _enter() -> None:
         Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
         Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
     # A new namespace shares the host's large TCP hash table by default, so reading
-    # /proc/net/tcp walks all of it (tens of ms). Where the kernel allows (5.19+),
-    # ask this namespace to give its children a small table of their own, and step
-    # into such a child; the first namespace, left empty, is freed at once.
+    # /proc/net/tcp walks all of it (tens of ms). Where the kernel has
+    # tcp_child_ehash_entries (ip-sysctl: the table size of *child* namespaces, set
+    # before unshare), give this namespace's children a small table and step into
+    # such a child; the first namespace, left empty, is freed at once.
     child_table = Path("/proc/sys/net/ipv4/tcp_child_ehash_entries")
     if child_table.exists():
         try:
             child_table.write_text(f"{CHILD_EHASH}\n")
         except OSError:
             return
-        if libc.unshare(CLONE_NEWNET) != 0:
-            raise Unavailable(f"a nested network namespace failed: "
-                              f"{os.strerror(ctypes.get_errno())}")
+        libc.unshare(CLONE_NEWNET)  # if refused, the first namespace serves as well
 
 
 def _child(write_fd: int, fn, args, kwargs, sysctls, routes) -> None:
