@@ -37,7 +37,9 @@ T = TypeVar("T")
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 PR_SET_PDEATHSIG = 1
-CHILD_EHASH = 1024  # TCP hash buckets of the namespace we run in (when settable)
+# TCP hash buckets of the namespace we run in (when settable); the kernel sizes
+# tcp_max_tw_buckets (512) and tcp_max_syn_backlog (128) from it: ample for demos
+CHILD_EHASH = 1024
 _probe: str | None = None  # cached reason, "" once a namespace was seen to work
 
 
