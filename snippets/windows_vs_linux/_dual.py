@@ -20,7 +20,7 @@ class Quiet(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def ipv4_only_server():
     srv = http.server.HTTPServer(("127.0.0.1", PORT), Quiet)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield srv
