@@ -1,0 +1,42 @@
+"""What the Happy Eyeballs demos share: an HTTP server on 127.0.0.1 only, in a
+private namespace, so that [::1]:PORT is a closed port on a live host."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import threading
+
+from snippets import netns
+
+PORT = 8000
+
+
+class Quiet(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # the clients only need the connection
+        pass
+
+
+@contextlib.contextmanager
+def ipv4_only_server():
+    srv = http.server.HTTPServer(("127.0.0.1", PORT), Quiet)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+def in_namespace(fn, *args) -> dict:
+    """{"result": fn(*args), "reason": None} run with the server in a fresh
+    namespace, or {"result": None, "reason": why} where namespaces are forbidden."""
+    def with_server():
+        with ipv4_only_server():
+            return fn(*args)
+    try:
+        return {"result": netns.run(with_server, timeout=20), "reason": None}
+    except netns.Unavailable as exc:
+        return {"result": None, "reason": f"not measured here: {exc.reason}"}
