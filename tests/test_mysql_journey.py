@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import claimcheck
 import pytest
 
 from snippets.mysql_journey import (
@@ -22,15 +23,11 @@ from snippets.mysql_journey import (
     sysbench_runs,
     version_gate,
 )
-from tests import claimcheck
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must measure this, but: {reason}")
-    pytest.skip(reason)
+unavailable = claimcheck.unavailable
 
 
 def server_dirs() -> set[Path]:

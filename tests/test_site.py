@@ -4,8 +4,6 @@ every written episode reachable, every notebook executes."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 

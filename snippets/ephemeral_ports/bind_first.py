@@ -7,8 +7,15 @@ from __future__ import annotations
 import socket
 import struct
 
-from snippets.ephemeral_ports._ports import (LOW, HIGH, SIZE, fill, in_namespace,
-                                             listeners, unchecked)
+from snippets.ephemeral_ports._ports import (
+    HIGH,
+    LOW,
+    SIZE,
+    fill,
+    in_namespace,
+    listeners,
+    unchecked,
+)
 from snippets.report import Claim, publish, table
 
 A, B = ("127.0.0.1", 5000), ("127.0.0.1", 5001)

@@ -7,8 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from snippets import netns
-from snippets.ephemeral_ports._ports import (RANGE, fill, in_namespace, listeners,
-                                             settle, sockets, unchecked)
+from snippets.ephemeral_ports._ports import (
+    RANGE,
+    fill,
+    in_namespace,
+    listeners,
+    settle,
+    sockets,
+    unchecked,
+)
 from snippets.report import Claim, publish, table
 
 NAMES = ["net.ipv4.ip_local_port_range", "net.ipv4.tcp_tw_reuse",

@@ -3,8 +3,16 @@ fails with EADDRNOTAVAIL; the same N ports then serve every other destination.""
 
 from __future__ import annotations
 
-from snippets.ephemeral_ports._ports import (LOW, HIGH, RANGE, SIZE, fill,
-                                             in_namespace, listeners, unchecked)
+from snippets.ephemeral_ports._ports import (
+    HIGH,
+    LOW,
+    RANGE,
+    SIZE,
+    fill,
+    in_namespace,
+    listeners,
+    unchecked,
+)
 from snippets.report import Claim, publish, table
 
 DESTS = [("127.0.0.1", 5000), ("127.0.0.1", 5001), ("127.0.0.2", 5000)]

@@ -9,9 +9,16 @@ import struct
 import time
 
 from snippets import netns
-from snippets.ephemeral_ports._ports import (SIZE, connect, ephemeral, fill,
-                                             in_namespace, listeners, settle,
-                                             unchecked)
+from snippets.ephemeral_ports._ports import (
+    SIZE,
+    connect,
+    ephemeral,
+    fill,
+    in_namespace,
+    listeners,
+    settle,
+    unchecked,
+)
 from snippets.measure import check_timing
 from snippets.report import Claim, publish, table
 

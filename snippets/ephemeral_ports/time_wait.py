@@ -3,9 +3,17 @@ ports (reconnects fail with EADDRNOTAVAIL), a server closing first leaves them f
 
 from __future__ import annotations
 
-from snippets.ephemeral_ports._ports import (RANGE, SIZE, connect, ephemeral, fill,
-                                             in_namespace, listeners, settle,
-                                             unchecked)
+from snippets.ephemeral_ports._ports import (
+    RANGE,
+    SIZE,
+    connect,
+    ephemeral,
+    fill,
+    in_namespace,
+    listeners,
+    settle,
+    unchecked,
+)
 from snippets.report import Claim, publish, table
 
 DEST = ("127.0.0.1", 5000)
