@@ -270,7 +270,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         memory = _SESSION_RUNS if _SERVE["serve"] else None
         stats: dict = {}
         outcomes = run_jobs(self.root, jobs, self.cache_dir, fresh=self.fresh,
-                            memory=memory, stats=stats)
+                            memory=memory, stats=stats, progress=self._progress)
         for phase, (count, wall, serial) in stats.items():
             if count:
                 log.info("snippets run %s: %d in %.1f s of wall time (their run "
@@ -292,9 +292,13 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
                 log.info("snippet %s: cached result reused", job.path)
             else:
                 self.ran.append(job.path)
-                log.info("snippet %s: ran in %.1f s", job.path, run.seconds)
-                if run.stderr.strip():
-                    log.info("stderr of %s:\n%s", job.path, run.stderr.rstrip())
+
+    @staticmethod
+    def _progress(job: Job, outcome) -> None:
+        if isinstance(outcome, SnippetRun):
+            log.info("snippet %s: ran in %.1f s", job.path, outcome.seconds)
+            if outcome.stderr.strip():
+                log.info("stderr of %s:\n%s", job.path, outcome.stderr.rstrip())
 
     def _run_notebook(self, file) -> None:
         try:

@@ -41,22 +41,26 @@ def times_things(root: Path, rel_path: str) -> bool:
                for p in local_imports(root, root / rel_path))
 
 
-def _attempt(root: Path, job: Job, cache_dir: Path | None,
-             fresh: bool) -> SnippetRun | SnippetFailure:
+def _attempt(root: Path, job: Job, cache_dir: Path | None, fresh: bool,
+             progress=None) -> SnippetRun | SnippetFailure:
     try:
-        return run_snippet(root, job.path, job.timeout, cache_dir, fresh)
+        outcome = run_snippet(root, job.path, job.timeout, cache_dir, fresh)
     except SnippetFailure as failure:
-        return failure
+        outcome = failure
+    if progress:
+        progress(job, outcome)
+    return outcome
 
 
 def run_jobs(root: Path, jobs: list[Job], cache_dir: Path | None, fresh: bool = False,
              workers: int | None = None, memory: dict[str, SnippetRun] | None = None,
-             stats: dict | None = None,
+             stats: dict | None = None, progress=None,
              ) -> list[tuple[Job, SnippetRun | SnippetFailure]]:
     """Each job's run (or failure), in the order of `jobs`. A snippet named by
     several fences runs once. After a failure nothing new is started.
 
-    `stats`, if given, receives for each phase ("side by side", "alone") the number
+    `progress(job, outcome)`, if given, is called as each run ends (from a worker
+    thread). `stats`, if given, receives for each phase ("side by side", "alone") the number
     of snippets run, the phase's wall time and the sum of their run times.
     `memory` (kept by `mkdocs serve` across rebuilds) also reuses runs the disk
     cache refuses, those with a claim not checked here, while nothing they depend
@@ -81,7 +85,7 @@ def run_jobs(root: Path, jobs: list[Job], cache_dir: Path | None, fresh: bool = 
     workers = workers or os.cpu_count() or 1
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        futures = {j.path: pool.submit(_attempt, root, j, cache_dir, fresh)
+        futures = {j.path: pool.submit(_attempt, root, j, cache_dir, fresh, progress)
                    for j in side_by_side}
         for rel, future in futures.items():
             done[rel] = future.result()
@@ -89,7 +93,7 @@ def run_jobs(root: Path, jobs: list[Job], cache_dir: Path | None, fresh: bool = 
     for job in alone:
         if any(isinstance(r, SnippetFailure) for r in done.values()):
             break
-        done[job.path] = _attempt(root, job, cache_dir, fresh)
+        done[job.path] = _attempt(root, job, cache_dir, fresh, progress)
     if stats is not None:
         for name, group, wall in (("side by side", side_by_side, middle - start),
                                   ("alone", alone, time.perf_counter() - middle)):
