@@ -10,6 +10,7 @@ import signal
 import socket
 import struct
 import time
+import traceback
 import zlib
 from dataclasses import dataclass
 
@@ -46,6 +47,8 @@ def produce(sock: socket.socket, by_copy: bool, pattern: bytes) -> None:
             area[slot * CHUNK:(slot + 1) * CHUNK] = data
             sock.sendall(DESC.pack(slot, len(data)))
     sock.sendall(DESC.pack(END, crc))
+    while sock.recv(REFILL.size):  # read the last refills until the consumer closes:
+        pass  # a Unix socket closed with unread data resets its peer (ECONNRESET)
 
 
 def consume(sock: socket.socket, by_copy: bool) -> Path:
@@ -81,6 +84,8 @@ def run(by_copy: bool, pattern: bytes) -> Path:
             ours.close()
             produce(theirs, by_copy, pattern)
             code = 0
+        except BaseException:  # noqa: BLE001 - say why, then exit non-zero
+            traceback.print_exc()
         finally:
             os._exit(code)
     theirs.close()
