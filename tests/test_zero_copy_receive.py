@@ -4,7 +4,6 @@ and the userspace analogue hold here; the probe's claims follow the kernel."""
 from __future__ import annotations
 
 import errno
-import os
 import socket
 from pathlib import Path
 

@@ -13,8 +13,9 @@ import os
 import platform
 import select
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Self
 
 SETUP, ENTER, REGISTER = 425, 426, 427  # __NR_io_uring_* on x86-64 and arm64
 SETUP_CQE32, SETUP_SINGLE_ISSUER, SETUP_DEFER_TASKRUN = 1 << 11, 1 << 12, 1 << 13
@@ -150,7 +151,7 @@ class Ring:
                 getattr(self, name).close()
         os.close(self.fd)
 
-    def __enter__(self) -> Ring:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

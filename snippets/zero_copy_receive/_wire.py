@@ -10,8 +10,8 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 TIMEOUT = struct.pack("ll", 10, 0)  # struct timeval: 10 s
 

@@ -121,7 +121,8 @@ def claims(r: dict[str, Path]) -> list[Claim]:
               f"{copy.delivered >> 20} and {desc.delivered >> 20} MiB",
               copy.delivered == desc.delivered == SIZE and copy.intact and desc.intact),
         Claim("by copy, every byte crosses the socket",
-              f"{copy.crossed:,} bytes (with the 8-byte end marker)", copy.crossed == SIZE + DESC.size),
+              f"{copy.crossed:,} bytes (with the 8-byte end marker)",
+              copy.crossed == SIZE + DESC.size),
         Claim(f"by descriptor, {chunks} descriptors of {DESC.size} bytes and {chunks}"
               f" refills of {REFILL.size} cross it, nothing else",
               f"{desc.crossed:,} bytes, {desc.messages} descriptors",

@@ -11,6 +11,7 @@ import socket
 from snippets.report import Claim, publish, table
 from snippets.zero_copy_receive import _uring as uring
 
+
 def ask(if_idx: int, ring_flags: int) -> int:
     """0 if the kernel set up the queue, else its errno (io_uring_setup's if that)."""
     area = mmap.mmap(-1, 16 * mmap.PAGESIZE)  # page-aligned memory to receive into
@@ -58,8 +59,9 @@ def name(code: int | str) -> str:
     if code == 0:
         return "accepted"
     where = "io_uring_setup: " if code < 0 else ""
-    label = "EOPNOTSUPP" if abs(code) == errno.EOPNOTSUPP else errno.errorcode[abs(code)]
-    return f"{where}{label} ({abs(code)})"
+    code = abs(code)
+    label = "EOPNOTSUPP" if code == errno.EOPNOTSUPP else errno.errorcode[code]
+    return f"{where}{label} ({code})"
 
 
 def claims(r: dict) -> list[Claim]:
