@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from snippets.report import failed, unchecked
-from snippets.zero_copy_receive import _uring, analogue, copies, probe
+from snippets.zero_copy_receive import _uring, analogue, copies, probe, traced
 from tests import claimcheck
 
 MIB64 = 64 << 20
@@ -101,3 +101,12 @@ def test_the_analogue_sends_descriptors_not_data():
     assert desc.crossed == 1024 * 8 + 1024 * 4 + 8 == 12_296
     assert result["copies over the socket"].crossed == MIB64 + 8
     assert desc.delivered == MIB64 and desc.intact
+
+
+def test_a_tracer_counts_the_same_receive_calls():
+    result = traced.measure()
+    claimcheck.check(traced.claims(result))  # skips where ptrace is not allowed
+    rows = result["rows"]
+    assert list(rows) == list(traced.CALL)
+    least = (traced.MIB << 20) // copies.CHUNK + 1
+    assert all(inside == seen >= least for inside, seen, _ in rows.values())
