@@ -101,6 +101,7 @@ def test_the_analogue_sends_descriptors_not_data():
     assert desc.crossed == 1024 * 8 + 1024 * 4 + 8 == 12_296
     assert result["copies over the socket"].crossed == MIB64 + 8
     assert desc.delivered == MIB64 and desc.intact
+    assert desc.uses == {slot: 64 for slot in range(16)}  # FIFO refills: 1024 / 16
 
 
 def test_a_tracer_counts_the_same_receive_calls():

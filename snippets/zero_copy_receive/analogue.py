@@ -12,7 +12,7 @@ import struct
 import time
 import traceback
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from snippets.report import Claim, publish, table
 
@@ -25,6 +25,7 @@ class Path:
     crossed: int = 0  # bytes that went through the socket, both directions
     delivered: int = 0  # bytes of data the consumer read
     messages: int = 0
+    uses: dict = field(default_factory=dict)  # buffer number -> times it was named
     intact: bool = False  # the consumer's CRC-32 equals the producer's
 
 
@@ -69,6 +70,7 @@ def consume(sock: socket.socket, by_copy: bool) -> Path:
                 return path
             crc = zlib.crc32(view[slot * CHUNK:slot * CHUNK + length], crc)
             path.delivered += length
+            path.uses[slot] = path.uses.get(slot, 0) + 1
             sock.sendall(REFILL.pack(slot))  # done with it: the buffer goes back
             path.crossed += REFILL.size
 
@@ -128,6 +130,11 @@ def claims(r: dict[str, Path]) -> list[Claim]:
               f"{desc.crossed:,} bytes, {desc.messages} descriptors",
               desc.crossed == chunks * (DESC.size + REFILL.size) + DESC.size
               and desc.messages == chunks + 1),
+        Claim(f"{BUFFERS} buffers ({BUFFERS * CHUNK >> 20} MiB) carried all 64 MiB: "
+              f"each came back and was named {chunks // BUFFERS} times",
+              f"{len(desc.uses)} buffers, named {sorted(set(desc.uses.values()))} "
+              "times", sorted(desc.uses) == list(range(BUFFERS))
+              and set(desc.uses.values()) == {chunks // BUFFERS}),
     ]
 
 
