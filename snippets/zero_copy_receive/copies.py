@@ -137,7 +137,8 @@ def main() -> None:
                  for k, v in r["received"].items()]))
     print(f"{len(rel['sendall + recv'])} interleaved rounds; calls counted in-process")
     chart = bar_chart("Time to receive 64 MiB, relative to recv (median of rounds)",
-                      "time / recv", [(k, statistics.median(rel[k])) for k in rel])
+                      "time / recv", [(k, round(statistics.median(rel[k]), 2))
+                                       for k in rel])
     publish(checked.claims, figures={"copies": chart})
 
 
