@@ -18,9 +18,9 @@ def measure() -> dict:
     rows, reason = {}, ""
     try:
         for way, call in CALL.items():
-            trace = syscalls.count([sys.executable, "-m",
-                                    "snippets.zero_copy_receive._one_way", way, str(MIB)],
-                                   timeout=60)
+            argv = [sys.executable, "-m", "snippets.zero_copy_receive._one_way", way,
+                    str(MIB)]
+            trace = syscalls.count(argv, timeout=60)
             inside = json.loads(trace.stdout)["calls"]
             rows[way] = (inside, trace.counts[call], trace.method)
     except syscalls.NotMeasured as why:
