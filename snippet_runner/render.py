@@ -124,14 +124,14 @@ def command_block(command: str) -> str:
 
 def output_block(stdout: str, note: str) -> str:
     """The run's stdout as wrapped, escaped HTML; claim lines styled by verdict."""
-    rows = []
+    body = ""
     for line in stdout.rstrip().splitlines():
         kind = next((k for prefix, k in VERDICT_PREFIXES if line.startswith(prefix)),
                     None)
         text = html.escape(line)
-        rows.append(f'<span class="claim-line claim-line-{kind}">{text}</span>'
-                    if kind else text)
-    body = "\n".join(rows)
+        # a claim line is a block of its own: a newline after it would add a blank
+        body += (f'<span class="claim-line claim-line-{kind}">{text}</span>' if kind
+                 else text + "\n")
     return (f'<div class="snippet-output"><div class="snippet-output-title">'
             f"{html.escape(note)}</div><pre><code>{body}</code></pre></div>")
 

@@ -15,7 +15,6 @@ from snippet_runner.plugin import replace_snippet_fences
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"
-SHARED = {"report", "measure", "svg"}  # helpers every episode may use
 
 
 def demo_files() -> list[Path]:
