@@ -67,6 +67,8 @@ def test_a_copyfile_that_reads_or_uses_the_wrong_call_fails():
     for kernel, expected, holds in [(["sendfile"] * 2, "sendfile", True),
                                     (["read", "sendfile"], "sendfile", False),
                                     (["sendfile"], "copy_file_range", False),
+                                    (["sendfile", "copy_file_range"], "copy_file_range",
+                                     False),  # tried second, not first
                                     (["copy_file_range"], "copy_file_range", True)]:
         copies = kernel_copy.Copies({"read/write loop": loop, "shutil.copyfile": kernel},
                                     expected, {"a": True})

@@ -69,12 +69,12 @@ def claims(c: Copies) -> list[Claim]:
     if c.reason:
         return out + [Claim.not_checked("copyfile lets the kernel copy", c.reason)]
     loop, kernel, want = c.calls[HOWS[0]], c.calls[HOWS[1]], c.expected
-    used = [n for n in KERNEL_CALLS if n in kernel]
+    used = [n for n in kernel if n in KERNEL_CALLS]  # in the order they were made
     return out + [
         Claim(f"the loop reads the source {SIZE // CHUNK} times and once more for EOF",
               f"{loop.count('read')} reads", loop.count("read") == SIZE // CHUNK + 1),
         Claim(f"Python {sys.version.split()[0]}: copyfile never reads the source "
-              f"into Python; {want} copies it, first",
+              f"into Python, and its first kernel copy call is {want}",
               f"{kernel.count('read')} reads; kernel calls: "
               f"{', '.join(used) or 'none'}",
               kernel.count("read") == 0 and used[:1] == [want]
