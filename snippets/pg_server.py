@@ -207,8 +207,8 @@ class Server:
             argv += ["-c", f"{name}={value}"]
         argv = self._as_user(argv)
         if trace is not None:
-            argv = ["strace", "-ff", "-qq", "-y", "-s0", "--seccomp-bpf", "-o", str(trace),
-                    "-e", "trace=pread64,preadv,preadv2", *argv]
+            argv = ["strace", "-ff", "-qq", "-y", "-s0", "--seccomp-bpf", "-o",
+                    str(trace), "-e", "trace=pread64,preadv,preadv2", *argv]
         log = (self.root / "server.log").open("ab")
         with log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,

@@ -50,9 +50,8 @@ class Reads:
 def create_table(server: Server) -> tuple[str, int]:
     """Make the table; return its file (from the data dir) and its size in pages."""
     server.sql(*SETUP)
-    path, pages = server.sql("SELECT pg_relation_filepath('t'), "
-                             "pg_relation_size('t') / current_setting('block_size')::int"
-                             )[0].split("|")
+    size = "pg_relation_size('t') / current_setting('block_size')::int"
+    path, pages = server.sql(f"SELECT pg_relation_filepath('t'), {size}")[0].split("|")
     return path, int(pages)
 
 
