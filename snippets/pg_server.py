@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 BASE = Path(tempfile.gettempdir()) / "backend-executed-pg"
 DEBIAN = {15: Path("/usr/lib/postgresql/15/bin")}
@@ -56,7 +57,8 @@ def bin_dir(major: int) -> Path:
 def version(major: int) -> str:
     """`postgres --version`, e.g. 'PostgreSQL 18.6'."""
     out = subprocess.run([str(bin_dir(major) / "postgres"), "--version"],
-                         capture_output=True, text=True, timeout=10).stdout
+                         capture_output=True, text=True, timeout=10,
+                         check=False).stdout
     return "PostgreSQL " + out.split(")", 1)[-1].split()[0]
 
 
@@ -146,6 +148,7 @@ class Server:
         """Run one of the server's binaries as its user; return its stdout."""
         argv = self._as_user([str(self.bin / program), *args])
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              check=False,
                               stdin=subprocess.DEVNULL, cwd=self.root)
         if done.returncode:
             raise RuntimeError(f"{program} failed: {done.stderr.strip()[-500:]}")
@@ -160,7 +163,7 @@ class Server:
         return self.run("psql", *args).splitlines()
 
     # -- life cycle -------------------------------------------------------------
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         self.create()
         try:
             self.start()
@@ -195,7 +198,7 @@ class Server:
 
     def _user_can_run(self) -> bool:
         probe = subprocess.run(self._as_user([str(self.bin / "postgres"), "-V"]),
-                               capture_output=True, timeout=10)
+                               capture_output=True, timeout=10, check=False)
         return probe.returncode == 0
 
     def start(self, trace: Path | None = None, **settings: object) -> None:

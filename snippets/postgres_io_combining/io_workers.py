@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from snippets import report
 from snippets.pg_server import Server, version
-from snippets.postgres_io_combining._scan import (KIB, cold_reads, create_table,
-                                                  sizes_text)
+from snippets.postgres_io_combining import _scan as scan
 
 QUERY = "SELECT count(*) FROM t"
 METHODS = ("sync", "worker")  # this wheel is built without liburing: no io_uring
@@ -14,9 +13,9 @@ METHODS = ("sync", "worker")  # this wheel is built without liburing: no io_urin
 
 def measure() -> dict:
     with Server(18, io_method="sync") as pg:
-        relfile, pages = create_table(pg)
+        relfile, pages = scan.create_table(pg)
         default = pg.sql("SELECT boot_val FROM pg_settings WHERE name = 'io_method'")
-        runs = {m: cold_reads(pg, relfile, QUERY, m, io_method=m,
+        runs = {m: scan.cold_reads(pg, relfile, QUERY, m, io_method=m,
                               io_combine_limit=16) for m in METHODS}
     return {"version": version(18), "pages": pages, "runs": runs,
             "default": default[0]}
@@ -29,8 +28,8 @@ def claims(r: dict) -> list[report.Claim]:
         C("io_method = worker is this build's default", r["default"],
           r["default"] == "worker"),
         C("both methods make the same reads (same number, same sizes)",
-          f"sync {sizes_text(sorted(sync.sizes))}; "
-          f"worker {sizes_text(sorted(worker.sizes))}",
+          f"sync {scan.sizes_text(sorted(sync.sizes))}; "
+          f"worker {scan.sizes_text(sorted(worker.sizes))}",
           sorted(sync.sizes) == sorted(worker.sizes)),
         C("sync: the backend makes every read", f"{sync.by('backend')} of "
           f"{len(sync.calls)}", sync.by("backend") == len(sync.calls) > 0),
@@ -47,8 +46,8 @@ def main() -> None:
     r = measure()
     print(f"server: {r['version']} - table: {r['pages']} pages, "
           "io_combine_limit 16\n")
-    rows = [[m, len(run.calls), run.total // KIB, run.by("backend"),
-             run.by("io worker"), sizes_text(sorted(run.sizes))]
+    rows = [[m, len(run.calls), run.total // scan.KIB, run.by("backend"),
+             run.by("io worker"), scan.sizes_text(sorted(run.sizes))]
             for m, run in r["runs"].items()]
     print(report.table(["io_method", "calls", "KiB", "by backend", "by io workers",
                         "sizes (sorted)"], rows))

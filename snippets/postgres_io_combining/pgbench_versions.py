@@ -10,7 +10,7 @@ from snippets import measure as timing
 from snippets import report
 from snippets.pg_server import Server, version
 
-TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.M)
+TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
 
 
 def bench(client: Server, server: Server, transactions: int) -> float:

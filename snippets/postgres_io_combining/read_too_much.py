@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from snippets import report
 from snippets.pg_server import Server, version
-from snippets.postgres_io_combining._scan import (KIB, cold_reads, create_table,
-                                                  sizes_text)
+from snippets.postgres_io_combining import _scan as scan
 
 QUERIES = {"first row": "SELECT id FROM t LIMIT 1",
            "id = 1000": "SELECT id FROM t WHERE id = 1000 LIMIT 1"}
-PAGE = 8 * KIB
+PAGE = 8 * scan.KIB
 
 
 def needed(pg: Server) -> dict[str, int]:
@@ -24,15 +23,15 @@ def needed(pg: Server) -> dict[str, int]:
 def measure() -> dict:
     runs: dict[tuple[str, str], object] = {}
     with Server(15) as pg:
-        relfile, _ = create_table(pg)
+        relfile, _ = scan.create_table(pg)
         pages = needed(pg)
         for q, sql in QUERIES.items():
-            runs["PG15", q] = cold_reads(pg, relfile, sql, f"15 {q}")
+            runs["PG15", q] = scan.cold_reads(pg, relfile, sql, f"15 {q}")
     with Server(18, io_method="sync") as pg:
-        relfile, _ = create_table(pg)
+        relfile, _ = scan.create_table(pg)
         for limit in (1, 16):
             for q, sql in QUERIES.items():
-                runs[f"PG18 combine {limit}", q] = cold_reads(
+                runs[f"PG18 combine {limit}", q] = scan.cold_reads(
                     pg, relfile, sql, f"{limit} {q}", io_combine_limit=limit)
     return {"versions": [version(15), version(18)], "needed": pages, "runs": runs}
 
@@ -41,7 +40,8 @@ def claims(r: dict) -> list[report.Claim]:
     runs, need = r["runs"], r["needed"]
 
     def kib(setting: str) -> str:
-        return ", ".join(f"{q}: {runs[setting, q].total // KIB} KiB" for q in QUERIES)
+        return ", ".join(f"{q}: {runs[setting, q].total // scan.KIB} KiB"
+                         for q in QUERIES)
 
     C = report.Claim
     return [
@@ -64,8 +64,8 @@ def claims(r: dict) -> list[report.Claim]:
 def main() -> None:
     r = measure()
     print("servers:", ", ".join(r["versions"]), "- io_method sync\n")
-    rows = [[setting, q, r["needed"][q] * PAGE // KIB, len(run.calls),
-             run.total // KIB, sizes_text(run.sizes)]
+    rows = [[setting, q, r["needed"][q] * PAGE // scan.KIB, len(run.calls),
+             run.total // scan.KIB, scan.sizes_text(run.sizes)]
             for (setting, q), run in r["runs"].items()]
     print(report.table(["server", "query", "needed KiB", "calls", "read KiB",
                         "sizes"], rows))
