@@ -136,7 +136,9 @@ class Server:
 
     def __init__(self, major: int, **settings: object) -> None:
         self.major, self.bin = major, bin_dir(major)
-        self.settings = {"autovacuum": "off", "fsync": "off", **settings}
+        self.settings = {"autovacuum": "off", "fsync": "off",  # reads are the same
+                         "dynamic_shared_memory_type": "mmap",  # in the data dir
+                         **settings}
         self.proc: subprocess.Popen | None = None
         self.root: Path | None = None
 
@@ -209,6 +211,8 @@ class Server:
         for name, value in self.settings.items():
             argv += ["-c", f"{name}={value}"]
         argv = self._as_user(argv)
+        if trace is not None and shutil.which("strace") is None:
+            raise NotAvailable("strace is not installed: apt-get install strace")
         if trace is not None:
             argv = ["strace", "-ff", "-qq", "-y", "-s0", "--seccomp-bpf", "-o",
                     str(trace), "-e", "trace=pread64,preadv,preadv2", *argv]
@@ -220,6 +224,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 tail = (self.root / "server.log").read_text(errors="replace")[-800:]
+                if trace is not None and "strace:" in tail:
+                    raise NotAvailable(f"strace cannot trace here: {tail.strip()}")
                 raise RuntimeError(f"postgres {self.major} did not start: {tail}")
             if (self.sock / ".s.PGSQL.5432").exists():
                 try:

@@ -4,7 +4,7 @@ table, but in its io worker processes: the backend itself reads nothing."""
 from __future__ import annotations
 
 from snippets import report
-from snippets.pg_server import Server, version
+from snippets.pg_server import NotAvailable, Server, version
 from snippets.postgres_io_combining import _scan as scan
 
 QUERY = "SELECT count(*) FROM t"
@@ -43,7 +43,10 @@ def claims(r: dict) -> list[report.Claim]:
 
 
 def main() -> None:
-    r = measure()
+    try:
+        r = measure()
+    except NotAvailable as why:
+        return scan.not_measured(__doc__, why)
     print(f"server: {r['version']} - table: {r['pages']} pages, "
           "io_combine_limit 16\n")
     rows = [[m, len(run.calls), run.total // scan.KIB, run.by("backend"),

@@ -8,7 +8,8 @@ import statistics
 
 from snippets import measure as timing
 from snippets import report
-from snippets.pg_server import Server, version
+from snippets.pg_server import NotAvailable, Server, version
+from snippets.postgres_io_combining import _scan as scan
 
 TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
 
@@ -51,7 +52,10 @@ def claims(r: dict) -> list[report.Claim]:
 
 
 def main() -> None:
-    checked = timing.check_timing(measure, claims)
+    try:
+        checked = timing.check_timing(measure, claims)
+    except NotAvailable as why:
+        return scan.not_measured(__doc__, why)
     r = checked.result
     print("servers:", ", ".join(r["versions"]), "- pgbench -S -c 1 (PG18's pgbench)\n")
     rows = [[i, f"{a:,.0f}", f"{b:,.0f}", f"{b / a:.2f}"] for i, (a, b) in

@@ -4,7 +4,7 @@ needs, with or without combining; PostgreSQL 15 reads exactly the pages it needs
 from __future__ import annotations
 
 from snippets import report
-from snippets.pg_server import Server, version
+from snippets.pg_server import NotAvailable, Server, version
 from snippets.postgres_io_combining import _scan as scan
 
 QUERIES = {"first row": "SELECT id FROM t LIMIT 1",
@@ -62,7 +62,10 @@ def claims(r: dict) -> list[report.Claim]:
 
 
 def main() -> None:
-    r = measure()
+    try:
+        r = measure()
+    except NotAvailable as why:
+        return scan.not_measured(__doc__, why)
     print("servers:", ", ".join(r["versions"]), "- io_method sync\n")
     rows = [[setting, q, r["needed"][q] * PAGE // scan.KIB, len(run.calls),
              run.total // scan.KIB, scan.sizes_text(run.sizes)]

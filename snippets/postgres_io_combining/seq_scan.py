@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from snippets import report, svg
-from snippets.pg_server import Server, version
+from snippets.pg_server import NotAvailable, Server, version
 from snippets.postgres_io_combining import _scan as scan
 
 QUERY = "SELECT count(*) FROM t"
@@ -62,7 +62,10 @@ def claims(r: dict) -> list[report.Claim]:
 
 
 def main() -> None:
-    r = measure()
+    try:
+        r = measure()
+    except NotAvailable as why:
+        return scan.not_measured(__doc__, why)
     print("servers:", ", ".join(r["versions"]), f"- table: {r['pages'][18]} pages\n")
     rows = [[name, len(run.calls), scan.sizes_text(run.sizes), run.total // scan.KIB,
              run.by("backend")] for name, run in r["runs"].items()]
