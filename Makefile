@@ -57,3 +57,22 @@ lock:  ## re-resolve requirements.lock from pyproject.toml
 
 clean:  ## remove the venv, the site and every cache
 	rm -rf $(VENV) site .cache .pytest_cache
+
+# --- postgres-io-combining page: Debian's PostgreSQL 15 (beside the wheel's 18) and
+# strace. Installed with apt where missing and when root; no cluster is created or
+# started (the snippets start their own throw-away servers). Runs before every setup.
+PG15_BIN := /usr/lib/postgresql/15/bin/postgres
+.PHONY: postgres-tools
+postgres-tools:  ## install PostgreSQL 15 and strace for the postgres page (root, apt)
+	@if [ ! -x $(PG15_BIN) ] || ! command -v strace >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    mkdir -p /etc/postgresql-common; \
+	    [ -e /etc/postgresql-common/createcluster.conf ] || \
+	      echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	      -o Dpkg::Options::=--force-confold --no-install-recommends postgresql-15 strace; \
+	  else \
+	    echo "note: not root, so not installing postgresql-15 and strace" >&2; \
+	  fi; \
+	fi
+$(STAMP): | postgres-tools
