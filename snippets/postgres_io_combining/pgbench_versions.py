@@ -39,8 +39,8 @@ def claims(r: dict) -> list[report.Claim]:
     median, low, high = statistics.median(ratios), min(ratios), max(ratios)
     spread = f"median {median:.2f}×, rounds {low:.2f}–{high:.2f}×"
     C = report.Claim
-    same = C("cached point selects read no table file, so the versions stay within "
-             "2× of each other (median PG18/PG15 between 0.5 and 2)", spread,
+    same = C("the two servers are within 2× of each other on cached point selects "
+             "(median PG18/PG15 throughput between 0.5 and 2)", spread,
              0.5 < median < 2, timing=True)
     if low > 1 or high < 1:
         faster = "PG18" if low > 1 else "PG15"

@@ -11,7 +11,7 @@ from snippets import measure as timing
 from snippets import report
 from snippets.syscalls import rw_calls
 
-PAGES, PAGE, BATCH, REPEAT = 100, 8192, 16, 20
+PAGES, PAGE, BATCH, REPEAT = 100, 8192, 16, 5
 
 
 def page_at_a_time(fd: int) -> int:
@@ -35,7 +35,7 @@ def calls(fn, *args) -> tuple[int | None, int]:
     return (after[0] - empty[0]) - (empty[0] - before[0]), got
 
 
-def measure(rounds: int = 15) -> dict:
+def measure(rounds: int = 51) -> dict:
     with tempfile.TemporaryFile() as f:
         f.write(os.urandom(PAGES * PAGE))
         f.flush()
