@@ -26,12 +26,14 @@ def measure(rounds: int = 5, transactions: int = 1000) -> dict:
         for pg in (pg18, pg15):  # one client binary for both: only the server differs
             pg18.run("pgbench", "-h", str(pg.sock), "-U", "postgres", "-i", "-q",
                      "-s", "1", "postgres")
+        asserts = [pg.sql("SHOW debug_assertions")[0] for pg in (pg15, pg18)]
         tps: dict[str, list[float]] = {"PG15": [], "PG18": []}
         for _ in range(rounds):
             for name, pg in (("PG15", pg15), ("PG18", pg18)):
                 tps[name].append(bench(pg18, pg, transactions))
     ratios = [b / a for a, b in zip(tps["PG15"], tps["PG18"])]
-    return {"versions": [version(15), version(18)], "tps": tps, "ratios": ratios}
+    return {"versions": [version(15), version(18)], "tps": tps, "ratios": ratios,
+            "asserts": asserts}
 
 
 def claims(r: dict) -> list[report.Claim]:
@@ -57,7 +59,8 @@ def main() -> None:
     except NotAvailable as why:
         return scan.not_measured(__doc__, why)
     r = checked.result
-    print("servers:", ", ".join(r["versions"]), "- pgbench -S -c 1 (PG18's pgbench)\n")
+    print("servers:", ", ".join(r["versions"]), "- debug_assertions:",
+          ", ".join(r["asserts"]), "- pgbench -S -c 1 (PG18's pgbench)\n")
     rows = [[i, f"{a:,.0f}", f"{b:,.0f}", f"{b / a:.2f}"] for i, (a, b) in
             enumerate(zip(r["tps"]["PG15"], r["tps"]["PG18"]), 1)]
     print(report.table(["round", "PG15 tps", "PG18 tps", "PG18/PG15"], rows))
