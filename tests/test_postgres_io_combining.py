@@ -150,3 +150,14 @@ def test_a_demo_killed_like_a_timeout_leaves_nothing():
     assert left, "the killed demo's dir should still be there to clean"
     assert sorted(pg_server.clean_leftovers()) == sorted(p.name for p in left)
     assert not any(p.exists() for p in left)
+
+
+def test_a_copied_install_runs_where_the_wheel_is_out_of_reach(monkeypatch):
+    """As root, a wheel under a folder `nobody` cannot enter is copied first."""
+    need(18, strace=False)
+    if os.geteuid() != 0:
+        pytest.skip("only root runs the server as another user")
+    monkeypatch.setattr(pg_server.Server, "_user_can_run", lambda self: False)
+    with pg_server.Server(18) as pg:
+        assert pg.bin.is_relative_to(pg.root)
+        assert pg.sql("SELECT 6 * 7") == ["42"]
