@@ -52,6 +52,16 @@ def need(*majors: int, strace: bool = True) -> None:
         pytest.skip("; ".join(missing))
 
 
+def measured(demo, **kwargs) -> dict:
+    """demo.measure(), skipping (failing under CI) where the host forbids tracing."""
+    try:
+        return demo.measure(**kwargs)
+    except pg_server.NotAvailable as why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must measure this: {why}")
+        pytest.skip(str(why))
+
+
 @pytest.fixture(autouse=True)
 def nothing_left():
     """After every test: no server process, no server dir of a dead owner."""
@@ -74,7 +84,7 @@ def test_the_ramp_model_and_the_size_text():
 
 def test_seq_scan_109_reads_become_10():
     need(15, 18)
-    r = seq_scan.measure()
+    r = measured(seq_scan)
     check(seq_scan.claims(r))
     runs = r["runs"]
     assert r["pages"] == {15: 109, 18: 109}
@@ -88,7 +98,7 @@ def test_seq_scan_109_reads_become_10():
 
 def test_io_workers_make_the_reads():
     need(18)
-    r = io_workers.measure()
+    r = measured(io_workers)
     check(io_workers.claims(r))
     sync, worker = r["runs"]["sync"], r["runs"]["worker"]
     assert len(sync.calls) == len(worker.calls) == 10
@@ -98,7 +108,7 @@ def test_io_workers_make_the_reads():
 
 def test_read_too_much():
     need(15, 18)
-    r = read_too_much.measure()
+    r = measured(read_too_much)
     check(read_too_much.claims(r))
     runs = r["runs"]
     assert r["needed"] == {"first row": 1, "id = 1000": 6}
@@ -114,7 +124,7 @@ def test_preadv_economy():
 
 def test_pgbench_versions_shows_its_spread():
     need(15, 18, strace=False)
-    checked = check_timing(lambda: pgbench_versions.measure(rounds=3),
+    checked = check_timing(lambda: measured(pgbench_versions, rounds=3),
                            pgbench_versions.claims)
     assert not failed(checked.claims), explain(checked.claims)
     r = checked.result
