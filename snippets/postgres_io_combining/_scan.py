@@ -81,7 +81,6 @@ def cold_reads(server: Server, relfile: str, query: str, label: str,
     """Run query on a cold table under strace; the reads made of its file."""
     traces = server.root / f"trace-{label.replace(' ', '_')}"
     traces.mkdir()
-    os.chmod(traces, 0o777)
     server.restart(trace=traces / "t", **settings)
     table = server.data / relfile
     evict(table)
