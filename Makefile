@@ -66,7 +66,9 @@ PG15_BIN := /usr/lib/postgresql/15/bin/postgres
 postgres-tools:  ## install PostgreSQL 15 and strace for the postgres page (root, apt)
 	@if [ ! -x $(PG15_BIN) ] || ! command -v strace >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    mkdir -p /etc/postgresql-common; \
+	    mkdir -p /etc/postgresql-common/createcluster.d; \
+	    echo "create_main_cluster = false" \
+	      > /etc/postgresql-common/createcluster.d/backend-executed.conf; \
 	    [ -e /etc/postgresql-common/createcluster.conf ] || \
 	      echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
