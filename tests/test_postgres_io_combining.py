@@ -143,19 +143,26 @@ def test_a_demo_killed_like_a_timeout_leaves_nothing():
                              "snippets.postgres_io_combining.io_workers"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
+    def running() -> bool:  # a postmaster of the demo's own is up
+        return any((d / "sock" / ".s.PGSQL.5432").exists()
+                   for d in set(pg_server.BASE.glob("pg*")) - before)
+
     try:
         deadline = time.monotonic() + 60
-        while not pg_server.server_processes() and time.monotonic() < deadline:
+        while not running() and time.monotonic() < deadline:
             assert demo.poll() is None, "the demo ended before its server started"
             time.sleep(0.05)
-        assert pg_server.server_processes(), "no server started in 60 s"
+        assert running(), "no server started in 60 s"
+        time.sleep(0.5)  # let it start its io workers and a backend
     finally:
         os.killpg(demo.pid, signal.SIGKILL)
         demo.wait(10)
     deadline = time.monotonic() + 10
     while pg_server.server_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert pg_server.server_processes() == [], "postgres outlived its killed demo"
+    survivors = [Path(f"/proc/{pid}/cmdline").read_bytes()[:80]
+                 for pid in pg_server.server_processes()]
+    assert survivors == [], "postgres outlived its killed demo"
     left = set(pg_server.BASE.glob("pg*")) - before
     assert left, "the killed demo's dir should still be there to clean"
     assert sorted(pg_server.clean_leftovers()) == sorted(p.name for p in left)
