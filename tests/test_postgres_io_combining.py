@@ -150,14 +150,14 @@ def test_a_demo_killed_like_a_timeout_leaves_nothing():
     try:
         deadline = time.monotonic() + 60
         while not running() and time.monotonic() < deadline:
-            assert demo.poll() is None, "the demo ended before its server started"
+            assert demo.poll() is None, f"the demo ended ({demo.returncode}) early"
             time.sleep(0.05)
         assert running(), "no server started in 60 s"
         time.sleep(0.5)  # let it start its io workers and a backend
     finally:
         os.killpg(demo.pid, signal.SIGKILL)
         demo.wait(10)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # the children see their postmaster die
     while pg_server.server_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
     survivors = [Path(f"/proc/{pid}/cmdline").read_bytes()[:80]
