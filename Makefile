@@ -13,9 +13,10 @@ export NO_MKDOCS_2_WARNING := 1
 # (~310 MB) and the Debian tools. `make setup LIGHT=1` skips both (their rows then
 # say "not checked here" and why).
 TOOLS  := $(VENV)/.tools
-SETUP  := $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages servers)
+SETUP  := $(if $(LIGHT),,postgres-tools) $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages servers)
+PG15_BIN := /usr/lib/postgresql/15/bin/postgres
 
-.PHONY: help setup servers tools system-packages bench serve build build-fresh build-noexec test test-update-examples page lock clean
+.PHONY: help setup servers postgres-tools tools system-packages bench serve build build-fresh build-noexec test test-update-examples page lock clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -63,6 +64,21 @@ servers: $(STAMP)  ## unpack Debian's MariaDB and sysbench into .cache/debs (ide
 	@if [ -x $(DEBS)/root/usr/sbin/mariadbd ]; then \
 	  $(BIN)/python -m snippets.mysql_journey._mariadb template; fi
 
+# --- postgres-io-combining page: Debian's PostgreSQL 15 beside the wheel's 18 ----------
+postgres-tools:  ## install PostgreSQL 15 and strace for the postgres page (root, apt)
+	@if [ ! -x $(PG15_BIN) ] || ! command -v strace >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    mkdir -p /etc/postgresql-common/createcluster.d; \
+	    echo "create_main_cluster = false" \
+	      > /etc/postgresql-common/createcluster.d/backend-executed.conf; \
+	    [ -e /etc/postgresql-common/createcluster.conf ] || \
+	      echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	      -o Dpkg::Options::=--force-confold --no-install-recommends postgresql-15 strace; \
+	  else \
+	    echo "note: not root, so not installing postgresql-15 and strace" >&2; \
+	  fi; \
+	fi
 system-packages:  ## install the Debian tools in .ci/system-packages.txt (as root)
 	@.ci/install-system-packages
 

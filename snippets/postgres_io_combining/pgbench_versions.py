@@ -1,0 +1,82 @@
+"""pgbench select-only, PostgreSQL 18 against 15 in interleaved rounds: the ratio's
+spread is shown, and which is faster is claimed only when every round agrees."""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+from snippets import measure as timing
+from snippets import report
+from snippets.pg_server import NotAvailable, Server, version
+from snippets.postgres_io_combining import _scan as scan
+
+TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
+
+
+def bench(client: Server, server: Server, transactions: int) -> float:
+    """Transactions per second of one select-only run (one client, one thread)."""
+    out = client.run("pgbench", "-h", str(server.sock), "-U", "postgres", "-n",
+                     "-S", "-c", "1", "-t", str(transactions), "postgres")
+    return float(TPS.search(out)[1])
+
+
+def blocks_read(pg: Server) -> int:
+    """Blocks this database has read from files (not found in shared buffers)."""
+    return int(pg.sql("SELECT blks_read FROM pg_stat_database "
+                      "WHERE datname = 'postgres'")[0])
+
+
+def measure(rounds: int = 5, transactions: int = 1000) -> dict:
+    with Server(18) as pg18, Server(15) as pg15:
+        for pg in (pg18, pg15):  # one client binary for both: only the server differs
+            pg18.run("pgbench", "-h", str(pg.sock), "-U", "postgres", "-i", "-q",
+                     "-s", "1", "postgres")
+        asserts = [pg.sql("SHOW debug_assertions")[0] for pg in (pg15, pg18)]
+        before = [blocks_read(pg) for pg in (pg15, pg18)]
+        tps: dict[str, list[float]] = {"PG15": [], "PG18": []}
+        for _ in range(rounds):
+            for name, pg in (("PG15", pg15), ("PG18", pg18)):
+                tps[name].append(bench(pg18, pg, transactions))
+        read = [blocks_read(pg) - b for pg, b in zip((pg15, pg18), before)]
+    ratios = [b / a for a, b in zip(tps["PG15"], tps["PG18"])]
+    return {"versions": [version(15), version(18)], "tps": tps, "ratios": ratios,
+            "asserts": asserts, "blocks_read": read,
+            "transactions": 2 * rounds * transactions}
+
+
+def claims(r: dict) -> list[report.Claim]:
+    ratios = r["ratios"]
+    median, low, high = statistics.median(ratios), min(ratios), max(ratios)
+    spread = f"median {median:.2f}×, rounds {low:.2f}–{high:.2f}×"
+    C = report.Claim
+    same = C("the two servers are within 2× of each other on select-only pgbench "
+             "(median PG18/PG15 throughput between 0.5 and 2)", spread,
+             0.5 < median < 2, timing=True)
+    if low > 1 or high < 1:
+        faster = "PG18" if low > 1 else "PG15"
+        return [same, C(f"{faster} is faster in every interleaved round", spread,
+                        True, timing=True)]
+    return [same, C.not_checked("which version is faster",
+                                "the rounds disagree: on this machine the noise "
+                                "is larger than any difference", spread)]
+
+
+def main() -> None:
+    try:
+        checked = timing.check_timing(measure, claims)
+    except NotAvailable as why:
+        return scan.not_measured(__doc__, why)
+    r = checked.result
+    print("servers:", ", ".join(r["versions"]), "- debug_assertions:",
+          ", ".join(r["asserts"]), "- pgbench -S -c 1 (PG18's pgbench)\n")
+    rows = [[i, f"{a:,.0f}", f"{b:,.0f}", f"{b / a:.2f}"] for i, (a, b) in
+            enumerate(zip(r["tps"]["PG15"], r["tps"]["PG18"]), 1)]
+    print(report.table(["round", "PG15 tps", "PG18 tps", "PG18/PG15"], rows))
+    print(f"\nblocks read from files during the {r['transactions']} transactions: "
+          f"PG15 {r['blocks_read'][0]}, PG18 {r['blocks_read'][1]}")
+    report.publish(checked.claims)
+
+
+if __name__ == "__main__":
+    main()
