@@ -1,0 +1,83 @@
+"""The 404 page (overrides/404.html) is friendly: it links home, to the topics and to
+every episode in the nav, every link lands on a page of this site, and it loads
+nothing from another host."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []  # <a href>
+        self.loads: list[str] = []  # everything the browser fetches by itself
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+        elif tag == "link" and attrs.get("href"):
+            self.loads.append(attrs["href"])
+        elif tag in {"script", "img", "iframe", "source", "audio", "video", "embed"}:
+            self.loads += [attrs["src"]] if attrs.get("src") else []
+        self._in_title = tag == "title"
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag):
+        self._in_title = False
+
+
+def nav_episode_urls() -> list[str]:
+    """The site URL of every page under Episodes in the nav of mkdocs.yml."""
+    nav = (ROOT / "mkdocs.yml").read_text().split("\nnav:\n", 1)[1]
+    pages = re.findall(r":\s*episodes/([\w.-]+)\.(?:md|ipynb)\s*$", nav, re.MULTILINE)
+    return [f"/episodes/{stem}/" for stem in pages]
+
+
+def parse(html: str) -> _Links:
+    parser = _Links()
+    parser.feed(html)
+    return parser
+
+
+def check_404(site: Path) -> None:
+    html = (site / "404.html").read_text()
+    page = parse(html)
+    assert page.title.startswith("Page not found")
+    # the links the page's own text offers (the theme's nav sidebar aside)
+    article = re.search(r"<article\b.*?</article>", html, re.DOTALL)
+    assert article, "no article in 404.html"
+    content = parse(article[0])
+    local = [h for h in content.hrefs if not urlsplit(h).scheme and not
+             urlsplit(h).netloc]
+    paths = {urlsplit(h).path for h in local}
+    assert "/" in paths, "no link home"
+    assert "/topics/" in paths, "no link to the topics"
+    assert "/#the-episodes" in local, "no link to the episode table"
+    episodes = nav_episode_urls()
+    assert len(episodes) >= 4  # the nav was read
+    missing = [url for url in episodes if url not in paths]
+    assert not missing, f"the 404 page does not link {missing}"
+    for path in sorted(paths | {urlsplit(h).path for h in page.hrefs
+                                if h.startswith("/")}):  # each one lands on a page or file of this site
+        target = site / path.lstrip("/")
+        assert (target / "index.html" if target.is_dir() else target).is_file(), path
+    remote = [u for u in page.loads if re.match(r"^(https?:)?//", u, re.IGNORECASE)]
+    assert not remote, f"the 404 page loads {remote}"
+    for url in page.loads:
+        assert (site / urlsplit(url).path.lstrip("/")).is_file(), url
+
+
+def test_the_404_page_links_home_topics_and_every_episode(site):
+    check_404(site)
