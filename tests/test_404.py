@@ -66,7 +66,7 @@ def check_404(site: Path) -> None:
     assert "/topics/" in paths, "no link to the topics"
     assert "/#the-episodes" in local, "no link to the episode table"
     episodes = nav_episode_urls()
-    assert len(episodes) >= 4  # the nav was read
+    assert episodes, "no episode found in the nav of mkdocs.yml"
     missing = [url for url in episodes if url not in paths]
     assert not missing, f"the 404 page does not link {missing}"
     for path in sorted(paths | {urlsplit(h).path for h in page.hrefs
