@@ -69,8 +69,9 @@ def check_404(site: Path) -> None:
     assert episodes, "no episode found in the nav of mkdocs.yml"
     missing = [url for url in episodes if url not in paths]
     assert not missing, f"the 404 page does not link {missing}"
+    # each link, the page's own and the theme's, lands on a page or file of this site
     for path in sorted(paths | {urlsplit(h).path for h in page.hrefs
-                                if h.startswith("/")}):  # each one lands on a page or file of this site
+                                if h.startswith("/")}):
         target = site / path.lstrip("/")
         assert (target / "index.html" if target.is_dir() else target).is_file(), path
     remote = [u for u in page.loads if re.match(r"^(https?:)?//", u, re.IGNORECASE)]
