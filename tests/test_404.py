@@ -4,12 +4,22 @@ nothing from another host."""
 
 from __future__ import annotations
 
+import functools
+import http.server
+import json
+import os
 import re
+import shutil
+import threading
+import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / ".cache" / "screenshots"
 
 
 class _Links(HTMLParser):
@@ -82,3 +92,82 @@ def check_404(site: Path) -> None:
 
 def test_the_404_page_links_home_topics_and_every_episode(site):
     check_404(site)
+
+
+class _NotFoundServer(http.server.SimpleHTTPRequestHandler):
+    """A static host as most are: a missing path gets /404.html, status 404."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+def _chromium():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        reason = "needs Debian's chromium and chromium-driver (make setup)"
+        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--window-size=1280,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL",
+                                                 "performance": "ALL"})
+    browser = webdriver.Chrome(service=Service(driver), options=options)
+    browser.set_page_load_timeout(30)
+    return browser
+
+
+def test_a_missing_page_deep_in_the_site_shows_the_404_page_whole(site):
+    handler = functools.partial(_NotFoundServer, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    browser = None
+    try:
+        browser = _chromium()
+        browser.get(base + "episodes/no-such-episode/deeper/")
+        assert browser.title.startswith("Page not found")
+        # its stylesheet loaded even this deep: the theme's header is laid out
+        assert browser.execute_script(
+            "return getComputedStyle(document.querySelector('.md-header'))"
+            ".position") == "sticky"
+        requests = [json.loads(e["message"])["message"]
+                    for e in browser.get_log("performance")]
+        urls = [m["params"]["request"]["url"] for m in requests
+                if m["method"] == "Network.requestWillBeSent"]
+        outside = [u for u in urls if not u.startswith((base, "data:", "blob:"))]
+        assert not outside, f"the 404 page asked another host for {outside}"
+        links = browser.execute_script(
+            "return [...document.querySelectorAll('article a[href]')]"
+            ".map(a => a.href)")
+        assert len(links) >= 3
+        for link in links:  # every link the page offers is a page that exists
+            with urllib.request.urlopen(urljoin(base, link), timeout=10) as reply:
+                assert reply.status == 200, link
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SHOTS / "404.png"))
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
