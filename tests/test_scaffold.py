@@ -119,7 +119,7 @@ def _keep_only(copy: Path, slug: str) -> None:
     """Leave one episode in the copy (a fast build): drop the others' pages, their
     nav lines and their links on the home page, so --strict still sees no dead link."""
     others = [p for p in (copy / "docs" / "episodes").iterdir()
-              if p.name != f"{slug}.md"]
+              if p.is_file() and p.name != f"{slug}.md"]
     for page in others:
         page.unlink()
     config = copy / "mkdocs.yml"
