@@ -139,34 +139,48 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 
+def _unused_slug(root: Path) -> str:
+    """A slug no page or package has yet (the project may hold a scaffolded page,
+    e.g. right after `make page SLUG=demo-topic`)."""
+    for n in range(1, 100):
+        slug = "scaffold-check" + (f"-{n}" if n > 1 else "")
+        package = slug.replace("-", "_")
+        if not ((root / "docs" / "episodes" / f"{slug}.md").exists()
+                or (root / "snippets" / package).exists()):
+            return slug
+    raise AssertionError("no free slug")
+
+
 def test_a_scaffolded_page_tests_green_and_builds_strict(tmp_path):
     copy = _copy_project(tmp_path / "project")
-    scaffold("demo-topic", "Demo", root=copy)
+    slug = _unused_slug(copy)
+    package = slug.replace("-", "_")
+    scaffold(slug, "Scaffold check", root=copy)
 
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
-         "tests/test_demo_topic.py", "tests/test_snippets_standalone.py",
-         "-k", "demo_topic or test_every_snippet or test_every_episode_page",
-         "tests/test_site.py"],
+         f"tests/test_{package}.py", "tests/test_snippets_standalone.py",
+         "tests/test_site.py",
+         "-k", f"{package} or test_every_snippet or test_every_episode_page"],
         cwd=copy, env=_env(), capture_output=True, text=True, timeout=240)
     summary = tests.stdout + tests.stderr
     assert tests.returncode == 0, summary[-3000:]
     assert re.search(r"\b3 passed, 1 skipped\b", summary), summary[-3000:]
-    assert "not written yet: measure something real in snippets/demo_topic/demo.py" \
-        in summary
+    assert ("not written yet: measure something real in "
+            f"snippets/{package}/demo.py") in summary
 
-    _keep_only(copy, "demo-topic")
+    _keep_only(copy, slug)
     site = tmp_path / "site"
     build = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
         cwd=copy, env=_env(SNIPPETS_EXECUTE="1", NO_MKDOCS_2_WARNING="1"),
         capture_output=True, text=True, timeout=240)
     assert build.returncode == 0, build.stderr[-4000:]
-    assert "snippet snippets/demo_topic/demo.py: ran in" in build.stderr
-    assert "not checked here: snippets/demo_topic/demo.py" in build.stderr
-    html = (site / "episodes" / "demo-topic" / "index.html").read_text()
+    assert f"snippet snippets/{package}/demo.py: ran in" in build.stderr
+    assert f"not checked here: snippets/{package}/demo.py" in build.stderr
+    html = (site / "episodes" / slug / "index.html").read_text()
     assert "Verified at build" in html
     assert 'class="claim-unchecked"' in html and "not written yet" in html
     assert "claim-broken" not in html
     home = (site / "index.html").read_text()
-    assert 'href="episodes/demo-topic/"' in home
+    assert f'href="episodes/{slug}/"' in home
