@@ -103,8 +103,8 @@ test: setup  ## the whole test suite
 test-update-examples: setup  ## rewrite the #> output comments of inline examples in docs/
 	$(BIN)/python -m pytest tests/test_docs_examples.py --update-examples
 
-page: setup  ## scaffold a new episode: make page SLUG=kernel-calls TITLE="..."
-	$(BIN)/python -m snippet_runner.scaffold "$(SLUG)" "$(TITLE)"
+page: setup  ## scaffold a new episode: make page SLUG=kernel-calls TITLE="..." [DEMO=count]
+	$(BIN)/python -m snippet_runner.scaffold "$(SLUG)" "$(TITLE)" $(if $(DEMO),"$(DEMO)")
 
 lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install --quiet uv
