@@ -246,7 +246,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
 
     def _rerender_if_changed(self, file, jobs: list[Job]) -> None:
         shown = tuple(cache_key(self.root, j.path) for j in jobs) + (str(self.execute),)
-        if file.src_uri == "build-report.md" or _SHOWN.get(file.src_uri) != shown:
+        if _SHOWN.get(file.src_uri) != shown:
             file.is_modified = lambda: True  # this File object lives for one build
         _SHOWN[file.src_uri] = shown
 
