@@ -30,9 +30,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIED = ("mkdocs.yml", "docs", "snippets", "snippet_runner", "requirements.lock",
+COPIED = ("mkdocs.yml", "docs", "overrides", "snippets", "snippet_runner",
+          "requirements.lock", "CONTRIBUTING.md", "README.md",
           "requirements-runtimes.lock")
-PAGE, SNIPPET = "docs/episodes/threads.md", "snippets/threads/io_bound.py"
+# a page and one of its snippets that no notebook imports (that would re-run it too)
+PAGE, SNIPPET = "docs/episodes/six-stages.md", "snippets/six_stages/tcp_lifecycle.py"
 PHASE = re.compile(r"snippets run (side by side|alone): (\d+) in ([\d.]+) s of wall "
                    r"time \(their run times add up to ([\d.]+) s\)")
 
@@ -85,10 +87,10 @@ def reloads(project: Path, runs: int) -> dict[str, list[float]]:
     port = _free_port()
     serve = subprocess.Popen(
         [sys.executable, "-m", "mkdocs", "serve", "--strict", "--dirty",
-         "--no-livereload", "--dev-addr", f"127.0.0.1:{port}"], cwd=project,
+         "--dev-addr", f"127.0.0.1:{port}"], cwd=project,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
-    url = f"http://127.0.0.1:{port}/episodes/threads/"
+    url = f"http://127.0.0.1:{port}/episodes/six-stages/"
     times: dict[str, list[float]] = {"prose edit": [], "snippet edit": []}
     try:
         _wait_for(url, "Verified at build", timeout=600)

@@ -53,15 +53,18 @@ def module_name(rel_path: str) -> str:
     return rel_path.removesuffix(".py").replace("/", ".")
 
 
-def local_imports(root: Path, path: Path, seen: set[Path] | None = None,
-                  source: str | None = None) -> set[Path]:
-    """The files of the project's own modules that `path` imports, transitively.
+# What a file imports, by (path, mtime, size): `mkdocs serve` asks for every
+# snippet's cache key on each rebuild, and parsing every file each time is slow.
+_DIRECT: dict[tuple, list[Path]] = {}
+_BYTES: dict[tuple, bytes] = {}
 
-    `source` stands in for the file's text (a notebook's code cells, say).
-    """
-    seen = set() if seen is None else seen
-    seen.add(path)
-    text = path.read_text(encoding="utf-8") if source is None else source
+
+def _stamp(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def _direct_imports(root: Path, path: Path, text: str) -> list[Path]:
     tree = ast.parse(text, filename=str(path))
     names: list[str] = []
     for node in ast.walk(tree):
@@ -78,13 +81,43 @@ def local_imports(root: Path, path: Path, seen: set[Path] | None = None,
                 mod = node.module or ""
             names.append(mod)
             names += [f"{mod}.{a.name}" for a in node.names]
+    found = []
     for name in names:
         parts = name.split(".")
         for candidate in (root.joinpath(*parts).with_suffix(".py"),
                           root.joinpath(*parts, "__init__.py")):
-            if candidate.is_file() and candidate not in seen:
-                local_imports(root, candidate, seen)
+            if candidate.is_file() and candidate not in found:
+                found.append(candidate)
+    return found
+
+
+def local_imports(root: Path, path: Path, seen: set[Path] | None = None,
+                  source: str | None = None) -> set[Path]:
+    """The files of the project's own modules that `path` imports, transitively.
+
+    `source` stands in for the file's text (a notebook's code cells, say).
+    """
+    seen = set() if seen is None else seen
+    seen.add(path)
+    if source is not None:
+        direct = _direct_imports(root, path, source)
+    else:
+        key = _stamp(path)
+        if key not in _DIRECT:
+            _DIRECT[key] = _direct_imports(root, path, path.read_text("utf-8"))
+        direct = _DIRECT[key]
+    for candidate in direct:
+        if candidate not in seen:
+            local_imports(root, candidate, seen)
     return seen
+
+
+def file_bytes(path: Path) -> bytes:
+    """A file's bytes, read once per change of its mtime or size."""
+    key = _stamp(path)
+    if key not in _BYTES:
+        _BYTES[key] = path.read_bytes()
+    return _BYTES[key]
 
 
 def data_files(snippet: Path) -> set[Path]:
@@ -106,7 +139,7 @@ def locked_environment(root: Path):
     digest = hashlib.sha256(f"{CACHE_VERSION}|{environment_key()}".encode())
     for name in LOCK_FILES:
         if (root / name).is_file():
-            digest.update((root / name).read_bytes())
+            digest.update(file_bytes(root / name))
     return digest
 
 
@@ -115,7 +148,7 @@ def cache_key(root: Path, rel_path: str) -> str:
     snippet = root / rel_path
     for dep in sorted(local_imports(root, snippet) | data_files(snippet)):
         digest.update(str(dep.relative_to(root)).encode())
-        digest.update(dep.read_bytes())
+        digest.update(file_bytes(dep))
     return digest.hexdigest()
 
 
