@@ -245,7 +245,12 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         return nav
 
     def _rerender_if_changed(self, file, jobs: list[Job]) -> None:
-        shown = tuple(cache_key(self.root, j.path) for j in jobs) + (str(self.execute),)
+        # the page's own mtime too: an edit saved while a build was rendering the
+        # old text leaves the output newer than the source, and MkDocs' own check
+        # (output older than source) would then skip the page
+        mtime = Path(file.abs_src_path).stat().st_mtime_ns
+        shown = tuple(cache_key(self.root, j.path) for j in jobs) + (
+            str(self.execute), str(mtime))
         if _SHOWN.get(file.src_uri) != shown:
             file.is_modified = lambda: True  # this File object lives for one build
         _SHOWN[file.src_uri] = shown
