@@ -235,7 +235,7 @@ def main() -> None:
         got = run(_self_check, sysctls={"net.ipv4.ip_local_port_range": "40000 40001"},
                   routes=["route add unreachable 10.99.0.1"])
     except Unavailable as exc:
-        print(f"not measured here: {exc.reason}")
+        print(f"not checked here: {exc.reason}")
         publish([Claim.not_checked(s, exc.reason) for s in statements])
         return
     after = host.read_text().split()

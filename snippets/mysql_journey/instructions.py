@@ -96,7 +96,7 @@ def main() -> None:
     tools = [t for t in ("valgrind", "callgrind_annotate") if not shutil.which(t)]
     if tools:
         reason = f"{' and '.join(tools)} not installed (apt-get install valgrind)"
-        print(f"not measured here: {reason}")
+        print(f"not checked here: {reason}")
         publish([Claim.not_checked("instructions per query, counted", reason)])
         return
     counts, ratios = result = measure()

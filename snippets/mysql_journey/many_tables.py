@@ -67,7 +67,7 @@ def claims(r: Restart) -> list[Claim]:
 
 def main() -> None:
     if reason := _mariadb.missing():
-        print(f"not measured here: {reason}")
+        print(f"not checked here: {reason}")
         publish([Claim.not_checked("a restart with many tables", reason)])
         return
     r = measure()

@@ -82,7 +82,7 @@ def claims(runs: dict[str, list[Run]]) -> list[Claim]:
 
 def main() -> None:
     if reason := _mariadb.missing():
-        print(f"not measured here: {reason}")
+        print(f"not checked here: {reason}")
         publish([Claim.not_checked("sysbench on MariaDB: medians of repeated runs",
                                    reason)])
         return

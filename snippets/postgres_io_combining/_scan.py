@@ -116,5 +116,5 @@ def count_calls(reads: Reads) -> Counter:
 
 def not_measured(doc: str, why: Exception) -> None:
     """Where a server or strace is missing: say so, and claim nothing as held."""
-    print(f"not measured here: {why}")
+    print(f"not checked here: {why}")
     report.publish([report.Claim.not_checked(" ".join(doc.split()), str(why))])

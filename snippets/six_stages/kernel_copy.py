@@ -85,7 +85,7 @@ def main() -> None:
     c = measure()
     print(f"copy {SIZE // 2**20} MiB; calls on the source file, by name")
     if c.reason:
-        print(f"not measured here: {c.reason}")
+        print(f"not checked here: {c.reason}")
     else:
         print(f"Python {sys.version.split()[0]}: copyfile tries {c.expected} first")
         print(table(["how", "read", *KERNEL_CALLS, "the other calls"], [

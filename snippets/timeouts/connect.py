@@ -87,7 +87,7 @@ def claims(r: list[Attempt]) -> list[Claim]:
 
 def main() -> None:
     if not sys.platform.startswith("linux"):
-        print("not measured here: needs Linux (TCP_INFO, TCP_USER_TIMEOUT, TCP_SYNCNT)")
+        print("not checked here: needs Linux (TCP_INFO, TCP_USER_TIMEOUT, TCP_SYNCNT)")
         return publish([])
     slow = "--syncnt" in sys.argv
     checked = check_timing(lambda: measure() + ([syncnt_give_up()] if slow else []),

@@ -39,4 +39,4 @@ def in_namespace(fn, *args) -> dict:
     try:
         return {"result": netns.run(with_server, timeout=20), "reason": None}
     except netns.Unavailable as exc:
-        return {"result": None, "reason": f"not measured here: {exc.reason}"}
+        return {"result": None, "reason": f"not checked here: {exc.reason}"}

@@ -64,7 +64,7 @@ def measure() -> dict:
     try:
         return {"rows": netns.run(every_kind, routes=routes), "reason": None}
     except netns.Unavailable as exc:
-        return {"rows": None, "reason": f"not measured here: {exc.reason}"}
+        return {"rows": None, "reason": f"not checked here: {exc.reason}"}
 
 
 def claims(r: dict) -> list[Claim]:

@@ -41,7 +41,7 @@ def claims(r: dict) -> list[Claim]:
 def main() -> None:
     r = measure()
     if r["reason"]:
-        print(f"not measured here: {r['reason']}")
+        print(f"not checked here: {r['reason']}")
     else:
         method = next(iter(r["rows"].values()))[2]
         print(f"{MIB} MiB each way, counted by {syscalls.counter_name(method)}")
