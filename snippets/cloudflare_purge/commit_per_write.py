@@ -84,7 +84,7 @@ def claims(r: dict) -> list[Claim]:
     ios = [v["io"] for v in sq.values()] + [rk[True]["io"], rk[False]["io"]]
     if None in ios or min(ios) <= 0:
         why = ("/proc/self/io is missing or counted nothing (a tmpfs temp dir?): "
-               "bytes sent to storage not measured here")
+               "bytes sent to storage not checked here")
         return out + [Claim.not_checked("storage-layer bytes per commit", why)]
     best = min(v["io"] for v in sq.values()) / ROWS
     lazy = rk[False]["io"] / ROWS

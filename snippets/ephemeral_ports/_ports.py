@@ -93,7 +93,7 @@ def in_namespace(fn: Callable, *args, sysctls: dict | None = None,
     try:
         return netns.run(fn, *args, sysctls=wanted, **kwargs), None
     except netns.Unavailable as exc:
-        return None, f"not measured here: {exc.reason}"
+        return None, f"not checked here: {exc.reason}"
 
 
 def unchecked(statements: list[str], reason: str) -> list[Claim]:

@@ -154,7 +154,7 @@ def not_measured(rows: list[Row]) -> list[str]:
     for row in rows:
         if row.trace is None:
             labels.setdefault(row.reason, []).append(row.program.label)
-    return [f"{', '.join(names)}: not measured here: {reason}"
+    return [f"{', '.join(names)}: not checked here: {reason}"
             for reason, names in labels.items()]
 
 

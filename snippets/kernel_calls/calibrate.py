@@ -73,7 +73,7 @@ def main() -> None:
                       c.traces[CALLS].counts["getppid"], c.traces[0].total,
                       c.traces[CALLS].total] for c in cals]))
     else:
-        print(f"not measured here: {reason}")
+        print(f"not checked here: {reason}")
     publish(claims((cals, reason)))
 
 

@@ -46,7 +46,7 @@ def claims(result) -> list[Claim]:
 def main() -> None:
     result = measure()
     if isinstance(result, str):
-        print(f"not measured here: {result}")
+        print(f"not checked here: {result}")
     else:
         print(table(["pages touched", "system calls", "mmap calls",
                      "minor page faults meanwhile"],

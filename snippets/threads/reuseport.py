@@ -72,7 +72,7 @@ def claims(r: dict) -> list[Claim]:
 
 def main() -> None:
     if not hasattr(socket, "SO_REUSEPORT"):
-        print("not measured here: no SO_REUSEPORT on this platform (Linux >= 3.9)")
+        print("not checked here: no SO_REUSEPORT on this platform (Linux >= 3.9)")
         return publish([Claim.not_checked("SO_REUSEPORT spreads connections",
                                           "no SO_REUSEPORT on this platform")])
     r = measure()

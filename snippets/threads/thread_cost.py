@@ -90,7 +90,7 @@ def claims(r: dict) -> list[Claim]:
 
 def main() -> None:
     if not Path("/proc/self/maps").is_file():
-        print("not measured here: no /proc (Linux shows memory maps there)")
+        print("not checked here: no /proc (Linux shows memory maps there)")
         return publish([Claim.not_checked("what a thread costs", "no /proc here")])
     checked = check_timing(measure, claims)
     r = checked.result
