@@ -7,16 +7,14 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import re
-import shutil
 import threading
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-import pytest
+import chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / ".cache" / "screenshots"
@@ -113,28 +111,6 @@ class _NotFoundServer(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def _chromium():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
-        reason = "needs Debian's chromium and chromium-driver (make setup)"
-        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--window-size=1280,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL",
-                                                 "performance": "ALL"})
-    browser = webdriver.Chrome(service=Service(driver), options=options)
-    browser.set_page_load_timeout(30)
-    return browser
-
-
 def test_a_missing_page_deep_in_the_site_shows_the_404_page_whole(site):
     handler = functools.partial(_NotFoundServer, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -143,7 +119,7 @@ def test_a_missing_page_deep_in_the_site_shows_the_404_page_whole(site):
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     browser = None
     try:
-        browser = _chromium()
+        browser = chromium.start("1280,900")
         browser.get(base + "episodes/no-such-episode/deeper/")
         assert browser.title.startswith("Page not found")
         # its stylesheet loaded even this deep: the theme's header is laid out

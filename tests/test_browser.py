@@ -10,26 +10,20 @@ import functools
 import http.server
 import json
 import os
-import shutil
 import threading
 import urllib.request
 from pathlib import Path
 
+import chromium
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / ".cache" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-
-if not (CHROMIUM and DRIVER):
+if chromium.MISSING:
     if os.environ.get("CI"):
-        raise RuntimeError("CI needs chromium and chromium-driver (make setup)")
-    pytest.skip("needs Debian's chromium and chromium-driver (make setup installs "
-                "them as root)", allow_module_level=True)
+        raise RuntimeError(f"CI {chromium.MISSING}")
+    pytest.skip(chromium.MISSING, allow_module_level=True)
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ready  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -54,17 +48,7 @@ def base_url(site):
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--window-size=1280,1600"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL",
-                                                 "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = chromium.start()
     yield driver
     driver.quit()
 
