@@ -64,6 +64,7 @@ REPORT_MARKER = "<!-- snippets-runner:build-report -->"
 _SHOWN: dict[str, tuple[str, ...]] = {}
 _SERVE = {"dirty": False, "serve": False}
 _SESSION_RUNS: dict[str, SnippetRun] = {}  # serve only: runs by cache key
+_FOLDED_HTML: dict[str, str] = {}  # a folded whole-file listing's HTML, by its key
 
 
 class _DirtyIsDeliberate(logging.Filter):
@@ -217,6 +218,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         self.cache_dir = self.root / self.config.cache_dir
         self.execute = _env_flag("SNIPPETS_EXECUTE", True)
         self.fresh = _env_flag("SNIPPETS_FRESH", False)
+        self.folded: dict[str, str] = {}  # placeholder key -> the folded Markdown
         if str(self.snippets) not in config.watch:
             config.watch.append(str(self.snippets))
         return config
@@ -358,8 +360,12 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             marked = render.highlighted_lines(source, options, f"{page}: {rel}")
         except render.ListingError as error:
             raise PluginError(str(error)) from None
-        parts = [] if options.get("source") == "hide" else [
-            *render.listing(rel, source, marked), ""]
+        parts: list[str] = []
+        if options.get("source") != "hide":
+            shown, folded = render.listing(rel, source, marked)
+            parts += [*shown, ""]
+            if folded:
+                self.folded[render.folded_key(folded)] = folded
         if not self.execute:
             parts.append('!!! note "Not executed"\n    This build ran with '
                          "`SNIPPETS_EXECUTE=0`, so no output is shown.")
@@ -472,7 +478,46 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     def on_post_page(self, output, page, config):
         if page.file.src_uri.endswith(".ipynb"):
             output = externalize_styles(output, page.url, Path(config.site_dir))
-        return output
+        return render.FOLDED.sub(lambda m: self._folded_html(m["key"], config), output)
+
+    def _folded_html(self, key: str, config) -> str:
+        """The folded whole file as HTML: rendered with the site's own Markdown
+        settings, kept per serve process and on disk (keyed by the Markdown text,
+        the settings and the versions of the renderers)."""
+        done = _FOLDED_HTML.get(key)
+        if done is not None:
+            return done
+        stamp = hashlib.sha256(repr((key, self._markdown_stamp(config))).encode())
+        path = self.cache_dir.parent / "folded" / f"{stamp.hexdigest()[:24]}.html"
+        if path.is_file():
+            done = path.read_text(encoding="utf-8")
+        else:
+            import markdown
+
+            done = markdown.Markdown(extensions=config.markdown_extensions,
+                                     extension_configs=config.mdx_configs).convert(
+                                         self.folded[key])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(done, encoding="utf-8")
+        _FOLDED_HTML[key] = done
+        return done
+
+    @staticmethod
+    def _markdown_stamp(config) -> str:
+        from importlib.metadata import version
+
+        def stable(value):  # functions (markdown-exec's fences) by name, not address
+            if isinstance(value, dict):
+                return {k: stable(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [stable(v) for v in value]
+            if callable(value):
+                return f"{getattr(value, '__module__', '')}." \
+                       f"{getattr(value, '__qualname__', type(value).__name__)}"
+            return value
+
+        renderers = [version(p) for p in ("markdown", "pymdown-extensions", "pygments")]
+        return repr(stable([config.markdown_extensions, config.mdx_configs, renderers]))
 
     def on_post_build(self, config):
         log.info("snippets executed in this build: %d", len(getattr(self, "ran", [])))

@@ -8,6 +8,7 @@ call them.
 from __future__ import annotations
 
 import ast
+import hashlib
 import html
 import re
 import time
@@ -93,17 +94,37 @@ def _hl(marked: list[int], start: int, end: int) -> str:
     return f' hl_lines="{" ".join(inside)}"' if inside else ""
 
 
-def listing(rel: str, source: str, marked: list[int]) -> list[str]:
+FOLDED = re.compile(r'<div class="snippet-folded" data-key="(?P<key>[0-9a-f]+)"></div>')
+
+
+def folded_copy(rel: str, source: str, marked: list[int]) -> str:
+    """Markdown for the whole file in a collapsed block."""
+    lines = source.splitlines()
+    whole = fenced("python", source, f'title="{rel}" linenums="1"'
+                   + _hl(marked, 1, len(lines)))
+    body = "\n".join("    " + ln if ln else ln for ln in whole.splitlines())
+    return f'??? abstract "The whole file: `{rel}` ({len(lines)} lines)"\n\n{body}\n'
+
+
+def folded_key(markdown: str) -> str:
+    return hashlib.sha256(markdown.encode()).hexdigest()[:20]
+
+
+def listing(rel: str, source: str, marked: list[int]) -> tuple[list[str], str | None]:
     """Markdown for the source: the definitions holding the highlighted lines, then
-    the whole file in a collapsed block. Short or unhighlighted files are shown
-    whole, open."""
+    a placeholder for the whole file in a collapsed block (`folded_copy`, returned
+    second, or None). Short or unhighlighted files are shown whole, open.
+
+    The folded copy is rendered apart and put in place after the search index has
+    read the page: it is most of a page's HTML, and its text is in the focused lines
+    already, so search never parses it."""
     lines = source.splitlines()
     ranges = focus_ranges(source, marked) if marked else []
     shown = sum(b - a + 1 for a, b in ranges)
-    whole = fenced("python", source, f'title="{rel}" linenums="1"'
-                   + _hl(marked, 1, len(lines)))
     if not ranges or shown >= len(lines) * 0.8:
-        return ['<div class="snippet-source" markdown>', "", whole, "", "</div>"]
+        whole = fenced("python", source, f'title="{rel}" linenums="1"'
+                       + _hl(marked, 1, len(lines)))
+        return ['<div class="snippet-source" markdown>', "", whole, "", "</div>"], None
     parts = ['<div class="snippet-source snippet-focus" markdown>', ""]
     for i, (a, b) in enumerate(ranges):
         title = f'title="{rel} (lines {a}-{b})"' if i == 0 else ""
@@ -111,11 +132,9 @@ def listing(rel: str, source: str, marked: list[int]) -> list[str]:
             parts += ['<p class="snippet-gap">⋮</p>', ""]
         attrs = f'{title} linenums="{a}"'.strip() + _hl(marked, a, b)
         parts += [fenced("python", "\n".join(lines[a - 1:b]), attrs), ""]
-    # the folded copy stays out of the search index: the focused lines are in it
-    parts += ["</div>", "", '<div data-search-exclude="1" markdown>', "",
-              f'??? abstract "The whole file: `{rel}` ({len(lines)} lines)"', ""]
-    parts += ["    " + ln if ln else ln for ln in whole.splitlines()]
-    return parts + ["", "</div>"]
+    folded = folded_copy(rel, source, marked)
+    placeholder = f'<div class="snippet-folded" data-key="{folded_key(folded)}"></div>'
+    return parts + ["</div>", "", placeholder], folded
 
 
 def command_block(command: str) -> str:
