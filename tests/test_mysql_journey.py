@@ -20,6 +20,7 @@ from snippets.mysql_journey import (
     instructions,
     many_tables,
     per_statement,
+    qps_ratio,
     sysbench_runs,
     version_gate,
 )
@@ -129,12 +130,16 @@ def test_callgrind_counts_are_exact_and_the_newer_sqlite_runs_less_code():
     missing = [t for t in ("valgrind", "callgrind_annotate") if not shutil.which(t)]
     if missing:
         unavailable(f"{' and '.join(missing)} not installed")
-    counts, ratios = result = instructions.measure()
-    claimcheck.check(instructions.claims(result))
+    counts = instructions.measure()
+    claimcheck.check(instructions.claims(counts))
     for count in counts.values():
         assert len(count.step) == instructions.PHASES - 1
         assert len(set(count.step)) == 1
-    assert len(ratios) == 7
+
+
+def test_the_qps_ratio_is_timed_in_interleaved_rounds():
+    ratios = claimcheck.check_timed(qps_ratio)
+    assert len(ratios) == qps_ratio.ROUNDS and all(r > 0 for r in ratios)
 
 
 def test_reparsing_hurts_point_selects_more_than_long_scans():

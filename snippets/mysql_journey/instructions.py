@@ -1,12 +1,11 @@
 """Code per query, counted: callgrind gives the same point query on two SQLite versions
-an exact, repeatable instruction count; QPS, beside it, moves with the machine."""
+an exact, repeatable instruction count (`qps_ratio.py` times the same query)."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -15,12 +14,11 @@ from pathlib import Path
 
 import apsw
 
-from snippets.measure import paired_ratios, rounds
 from snippets.mysql_journey import _query
 from snippets.report import Claim, publish, table
 
 N, PHASES = 200, 3  # phase 1 warms up (opens, prepares); phases 2 and 3 must agree
-QPS_N = ROWS = 1000  # queries per timed run (outside valgrind); rows in the table
+ROWS = 1000  # rows in the table
 ENGINES = {"sqlite3": f"stdlib sqlite3, SQLite {sqlite3.sqlite_version}",
            "apsw": f"apsw, SQLite {apsw.sqlite_lib_version()}"}
 
@@ -62,19 +60,14 @@ def callgrind(folder: Path, db: Path) -> dict[str, Count]:
     return counts
 
 
-def measure() -> tuple[dict[str, Count], list[float]]:
+def measure() -> dict[str, Count]:
     with tempfile.TemporaryDirectory() as tmp:
         folder, db = Path(tmp), Path(tmp) / "points.db"
         make_db(db)
-        counts = callgrind(folder, db)
-        runs = {e: (lambda x=_query.connect(e, str(db)): _query.run(x, QPS_N))
-                for e in ENGINES}
-        ratios = paired_ratios(rounds(7, runs), "sqlite3", "apsw")  # QPS new/old
-    return counts, ratios
+        return callgrind(folder, db)
 
 
-def claims(result: tuple[dict[str, Count], list[float]]) -> list[Claim]:
-    counts, _ = result
+def claims(counts: dict[str, Count]) -> list[Claim]:
     old, new = counts["sqlite3"], counts["apsw"]
     per = {e: c.step[0] / N for e, c in counts.items()}
     share = max(c.step[0] / c.total[0] for c in counts.values())
@@ -99,16 +92,13 @@ def main() -> None:
         print(f"not checked here: {reason}")
         publish([Claim.not_checked("instructions per query, counted", reason)])
         return
-    counts, ratios = result = measure()
+    counts = measure()
     print(f"the same point query, {N:,} times per phase, phases 2 and 3")
     print(table(["build", "in sqlite3_step / query", "whole process / query"],
                 [[ENGINES[e], " = ".join(f"{s / N:,.0f}" for s in c.step),
                   " ~ ".join(f"{t / N:,.0f}" for t in c.total)]
                  for e, c in counts.items()]))
-    print(f"\nQPS of {ENGINES['apsw']} / {ENGINES['sqlite3']}: median "
-          f"{statistics.median(ratios):.2f}x over 7 paired rounds "
-          f"({min(ratios):.2f}x..{max(ratios):.2f}x)")
-    publish(claims(result))
+    publish(claims(counts))
 
 
 if __name__ == "__main__":

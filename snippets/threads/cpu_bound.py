@@ -42,7 +42,7 @@ class CpuResult:
     per_wall: dict[str, list[float]]  # CPU s per wall s of the pool, each round
 
 
-def measure(tasks: int = 2, seconds: float = 0.15, rounds: int = 4) -> CpuResult:
+def measure(tasks: int = 2, seconds: float = 0.08, rounds: int = 3) -> CpuResult:
     """Interleaved rounds: the loop, threads, processes."""
     n = calibrate(seconds)
     speed, rate = ({w: [] for w in WAYS} for _ in range(2))

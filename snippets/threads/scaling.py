@@ -35,7 +35,7 @@ def cpu_chunk(units: int, n: int) -> None:
 
 
 def measure(counts: tuple[int, ...] = (1, 2, 4, 8), units: int = 8,
-            unit_seconds: float = 0.01, rounds: int = 3) -> dict:
+            unit_seconds: float = 0.006, rounds: int = 3) -> dict:
     """The same `units` split across w workers, every count and series interleaved
     in each round; speed-up = the round's one-worker time / its w-worker time."""
     n, most = calibrate(unit_seconds), max(counts)

@@ -45,7 +45,7 @@ class TinyResult:
     all_done: bool
 
 
-def measure(tasks: int = 3000, workers: int = 4, repeats: int = 3) -> TinyResult:
+def measure(tasks: int = 1000, workers: int = 4, repeats: int = 3) -> TinyResult:
     """Interleaved rounds, the fastest of each way (the least disturbed)."""
     ways = {"a thread per task": lambda: thread_each(tasks),
             f"a pool of {workers} threads": lambda: pooled(tasks, workers),
