@@ -14,8 +14,8 @@ from snippets.report import Claim, publish, table
 ROUNDS = 5
 DATA = ["--tables=1", "--table-size=10000", "--time=0"]  # fixed work, not fixed time
 WORKLOADS = {
-    "point": ("oltp_point_select", ["--events=4000"]),
-    "range": ("oltp_read_only", ["--events=1000", "--range-size=100",
+    "point": ("oltp_point_select", ["--events=2000"]),
+    "range": ("oltp_read_only", ["--events=500", "--range-size=100",
                                  "--point-selects=0", "--simple-ranges=1",
                                  "--sum-ranges=0", "--order-ranges=0",
                                  "--distinct-ranges=0", "--skip-trx=on"]),

@@ -27,7 +27,7 @@ def blocks_read(pg: Server) -> int:
                       "WHERE datname = 'postgres'")[0])
 
 
-def measure(rounds: int = 5, transactions: int = 1000) -> dict:
+def measure(rounds: int = 5, transactions: int = 500) -> dict:
     with Server(18) as pg18, Server(15) as pg15:
         for pg in (pg18, pg15):  # one client binary for both: only the server differs
             pg18.run("pgbench", "-h", str(pg.sock), "-U", "postgres", "-i", "-q",

@@ -33,7 +33,7 @@ def thread_pool(tasks: int, delay: float) -> None:
         list(pool.map(time.sleep, [delay] * tasks))
 
 
-async def measure_async(tasks: int = 20, delay: float = 0.05) -> IoResult:
+async def measure_async(tasks: int = 20, delay: float = 0.02) -> IoResult:
     """Measure all three; async so a notebook (already in a loop) can await it."""
     before = threading.active_count()
     sequential, _ = timed(lambda: one_after_another(tasks, delay))
@@ -45,7 +45,7 @@ async def measure_async(tasks: int = 20, delay: float = 0.05) -> IoResult:
     return IoResult(tasks, delay, sequential, pool, aio, before, in_loop)
 
 
-def measure(tasks: int = 20, delay: float = 0.05) -> IoResult:
+def measure(tasks: int = 20, delay: float = 0.02) -> IoResult:
     return asyncio.run(measure_async(tasks, delay))
 
 
