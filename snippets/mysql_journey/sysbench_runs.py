@@ -13,9 +13,10 @@ from snippets.report import Claim, publish, table
 
 ROUNDS = 5
 DATA = ["--tables=1", "--table-size=10000", "--time=0"]  # fixed work, not fixed time
+EVENTS = {"point": 2000, "range": 500}  # sysbench events (queries) per run
 WORKLOADS = {
-    "point": ("oltp_point_select", ["--events=2000"]),
-    "range": ("oltp_read_only", ["--events=500", "--range-size=100",
+    "point": ("oltp_point_select", [f"--events={EVENTS['point']}"]),
+    "range": ("oltp_read_only", [f"--events={EVENTS['range']}", "--range-size=100",
                                  "--point-selects=0", "--simple-ranges=1",
                                  "--sum-ranges=0", "--order-ranges=0",
                                  "--distinct-ranges=0", "--skip-trx=on"]),

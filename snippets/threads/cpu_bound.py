@@ -18,6 +18,7 @@ from snippets.threads._common import (
 )
 
 WAYS = ("threads", "processes")
+ROUNDS = 3  # interleaved rounds of the loop, the threads and the processes
 
 
 def spin(n: int) -> int:
@@ -42,7 +43,7 @@ class CpuResult:
     per_wall: dict[str, list[float]]  # CPU s per wall s of the pool, each round
 
 
-def measure(tasks: int = 2, seconds: float = 0.08, rounds: int = 3) -> CpuResult:
+def measure(tasks: int = 2, seconds: float = 0.08, rounds: int = ROUNDS) -> CpuResult:
     """Interleaved rounds: the loop, threads, processes."""
     n = calibrate(seconds)
     speed, rate = ({w: [] for w in WAYS} for _ in range(2))
