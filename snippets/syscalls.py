@@ -21,6 +21,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,7 +169,13 @@ def _by_ptrace(argv, watch, timeout, cwd, env) -> Trace:
             os.write(errors_w, f"{step}: {why}".encode())
         os._exit(127)
     os.close(errors_w)
-    timer = threading.Timer(timeout, _kill_group, (pid,))
+    fired = threading.Event()  # set before the kill: the exit we see may come first
+
+    def time_out() -> None:
+        fired.set()
+        _kill_group(pid)
+
+    timer = threading.Timer(timeout, time_out)
     live, seen, started = {pid}, {pid}, False
 
     def resume(tid: int, sig: int = 0) -> None:
@@ -239,7 +246,7 @@ def _by_ptrace(argv, watch, timeout, cwd, env) -> Trace:
                 inject = sig
             resume(tid, inject)
     finally:
-        timed_out = timer.finished.is_set()  # set only if it fired, before cancel()
+        timed_out = fired.is_set()
         timer.cancel()
         if timer.ident is not None:  # gone before the next fork (3.12 warns)
             timer.join()
@@ -268,11 +275,32 @@ def _path(tid: int, fd: int) -> str:
         return ""  # never equal to a watched path, nor to None
 
 
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def _group_alive(pgid: int) -> bool:
+    """Any process of the group not yet dead (a zombie counts as dead)."""
+    for entry in os.scandir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except (OSError, ValueError):
+            continue
+        state, _ppid, group = stat.rsplit(")", 1)[1].split()[:3]
+        if int(group) == pgid and state not in "ZX":
+            return True
+    return False
+
+
+def _kill_group(pgid: int, wait: float = 0.0) -> None:
+    """SIGKILL the group; with `wait`, until its members are gone (bounded): a killed
+    tracee of a killed strace can take a while to die on a busy machine. (Not for
+    our own ptrace tracees: they die only once we resume them.)"""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        if time.monotonic() >= deadline or not _group_alive(pgid):
+            return
+        time.sleep(0.01)
 
 
 def _kill_and_reap(pgid: int, tids: set[int]) -> None:
@@ -304,7 +332,7 @@ def _by_strace(argv, watch, timeout, cwd, env) -> Trace:
             try:
                 run.wait(timeout)
             except subprocess.TimeoutExpired:  # kill strace and its tracees
-                _kill_group(run.pid)
+                _kill_group(run.pid, wait=5.0)
                 run.wait()
                 raise NotMeasured(f"{Path(argv[0]).name} did not finish in "
                                   f"{timeout:g} s") from None
