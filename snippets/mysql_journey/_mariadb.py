@@ -3,9 +3,11 @@
 Debian's MariaDB 10.11 and sysbench, unpacked by `make servers` into .cache/debs/ (no
 system service, nothing installed system-wide). Each `Server` copies the system tables
 `make servers` made with mariadb-install-db into a private temporary data dir, listens
-on a Unix socket only (--skip-networking), runs as `nobody` when we are root, and is
-removed at the end, also on error; a small reaper outside our process group removes
-it if we are killed (the site build kills a snippet's whole group on timeout).
+on a Unix socket only (--skip-networking), runs as whoever runs the demo (as root it
+says so with --user=root: the unpacked tree may sit under a folder no other user can
+enter, e.g. a clone in a private temp dir), and is removed at the end, also on error;
+a small reaper outside our process group removes it if we are killed (the site build
+kills a snippet's whole group on timeout).
 """
 
 from __future__ import annotations
@@ -54,13 +56,7 @@ def missing() -> str:
     absent = [p.name for p in needed if not p.exists()]
     if absent:
         return f"MariaDB/sysbench not unpacked ({', '.join(absent)} missing): {HOW}"
-    if os.geteuid() == 0 and not _others_can_enter(ROOT):
-        return f"user nobody cannot reach {ROOT.name}: a parent folder is private"
     return ""
-
-
-def _others_can_enter(path: Path) -> bool:
-    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents])
 
 
 def install_template() -> None:
@@ -89,10 +85,6 @@ class Server:
         self.dir = Path(tempfile.mkdtemp(prefix="mariadb-", dir=MEMORY))
         self.socket = self.dir / "mariadb.sock"
         shutil.copytree(TEMPLATE, self.dir / "data")
-        self.user = "nobody" if os.geteuid() == 0 else None
-        if self.user:
-            for p in [self.dir, *self.dir.rglob("*")]:
-                os.chown(p, pwd.getpwnam("nobody").pw_uid, -1, follow_symlinks=False)
         try:
             self.start()
         except BaseException:
@@ -108,9 +100,10 @@ class Server:
              f"--log-error={self.dir / 'error.log'}",
              f"--lc-messages-dir={ROOT / 'usr/share/mysql'}",
              LOG_SIZE, "--innodb-buffer-pool-load-at-startup=OFF",
-             "--innodb-buffer-pool-dump-at-shutdown=OFF", *self.options],
-            env=env(), stdin=subprocess.DEVNULL, **self.drop_root(),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--innodb-buffer-pool-dump-at-shutdown=OFF", *self.as_root(),
+             *self.options],
+            env=env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
         if not hasattr(self, "reaper"):
             self.reaper = subprocess.Popen(
                 [sys.executable, "-c", REAPER, str(self.dir)],
@@ -121,12 +114,10 @@ class Server:
                 raise RuntimeError("mariadbd did not start: " + self.log()[-500:])
             time.sleep(0.1)
 
-    def drop_root(self) -> dict:
-        """Popen arguments that run the server as nobody (and its group) when root."""
-        if not self.user:
-            return {}
-        nobody = pwd.getpwnam(self.user)
-        return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+    @staticmethod
+    def as_root() -> list[str]:
+        """mariadbd refuses to run as root unless told so explicitly."""
+        return ["--user=root"] if os.geteuid() == 0 else []
 
     def sql(self, text: str, check: bool = True) -> str:
         """Run SQL through the mariadb client; return its tab-separated output."""
