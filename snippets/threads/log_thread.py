@@ -40,7 +40,7 @@ def inline(fd: int, ticks: int) -> dict:
 
 
 def on_thread(fd: int, ticks: int) -> dict:
-    records: queue.Queue = queue.Queue()
+    records: queue.SimpleQueue = queue.SimpleQueue()  # put() is C, no Condition
 
     def writer() -> None:
         while (rec := records.get()) is not None:
