@@ -22,12 +22,15 @@ PG15_BIN := /usr/lib/postgresql/15/bin/postgres
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
+# The project is installed editable in compat mode (a plain path in a .pth file):
+# setuptools' default import hook costs every Python start (each snippet) ~20 ms.
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; assert (3, 11) <= v <= (3, 13), \
 	  f"Python 3.11 to 3.13 needed, {sys.executable} is {v[0]}.{v[1]}"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation \
+	  --config-settings editable_mode=compat -e .
 	touch $@
 
 setup: $(SETUP)  ## create .venv from the lock files, with every tool the pages measure

@@ -22,6 +22,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from snippet_runner import zygote
+
 OUTPUT_DIR_ENV = "SNIPPET_OUTPUT_DIR"  # the same name snippets/report.py reads
 STDERR_TAIL = 15
 CACHE_VERSION = "1"
@@ -170,34 +172,54 @@ def _tail(text: str, lines: int = STDERR_TAIL) -> str:
     return "\n".join(f"    | {line}" for line in kept) or "    | (stderr was empty)"
 
 
+def _spawn(root: Path, module: str, env: dict[str, str], stdout: Path, stderr: Path,
+           timeout: float) -> tuple[int, bool, int]:
+    """`python -m module` as a new process: (returncode, timed out, its pid)."""
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=root, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                start_new_session=True)
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    return proc.returncode, timed_out, proc.pid
+
+
 def execute(root: Path, rel_path: str, timeout: float) -> SnippetRun:
-    """Run `python -m <module>` from the project root; SnippetFailure on any fault."""
+    """Run `python -m <module>` from the project root; SnippetFailure on any fault.
+
+    The process is forked from a zygote that has the standard library imported
+    (see `zygote`), else started anew; either way it is `python -m <module>`."""
     module = module_name(rel_path)
     command = f"python -m {module}"
     with tempfile.TemporaryDirectory(prefix="snippet-") as out:
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
                    PYTHONDONTWRITEBYTECODE="1")
-        env[OUTPUT_DIR_ENV] = out
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+        streams = Path(out) / "_stdout", Path(out) / "_stderr"
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", module], cwd=root, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, errors="replace", start_new_session=True)
-        timed_out = False
         try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc.pid)
-            stdout, stderr = proc.communicate()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            starter = zygote.borrow(root, env)
+            try:
+                returncode, timed_out, pid = starter.run(
+                    module, *streams, {OUTPUT_DIR_ENV: out}, timeout, _kill_group)
+            finally:
+                zygote.give_back(starter, root, env)
+        except zygote.Unavailable:
+            start = time.perf_counter()
+            returncode, timed_out, pid = _spawn(
+                root, module, dict(env, **{OUTPUT_DIR_ENV: out}), *streams, timeout)
         seconds = time.perf_counter() - start
-        left_running = _kill_group(proc.pid)
+        left_running = _kill_group(pid)
+        stdout, stderr = (p.read_text(errors="replace") for p in streams)
         claims_file = Path(out) / "claims.json"
         claims = json.loads(claims_file.read_text()) if claims_file.is_file() else None
         figures = {p.stem: p.read_text(encoding="utf-8")
@@ -214,8 +236,8 @@ def execute(root: Path, rel_path: str, timeout: float) -> SnippetRun:
         broken = "; ".join(f"{c['statement']} ({c['evidence']})"
                            for c in claims if c["held"] is False)
         raise fail(f"a claim did not hold: {broken}")
-    if proc.returncode != 0:
-        raise fail(f"exited with status {proc.returncode}")
+    if returncode != 0:
+        raise fail(f"exited with status {returncode}")
     if left_running:
         raise fail("exited but left processes running (they were killed)")
     if claims is None:

@@ -128,6 +128,56 @@ def test_a_child_left_running_is_killed_and_fails_the_build(tmp_path):
     assert not _alive(pid)
 
 
+PROBE = """import os, sys
+print(sorted(k for k in globals() if not k.startswith("__")), __name__, __spec__.name)
+print(os.path.relpath(sys.argv[0]), sys.argv[1:], repr(sys.stdin.read()))
+print(os.getsid(0) == os.getpid(), sys.path[0] == os.getcwd(),
+      sys.flags.hash_randomization)
+print(sorted(k for k in os.environ if k.startswith("SNIPPET")), file=sys.stderr)
+from snippets.report import Claim, publish
+publish([Claim("ran", "yes", True)])
+"""
+
+
+def test_a_snippet_forked_from_the_zygote_is_what_python_m_starts(tmp_path,
+                                                                  monkeypatch):
+    from snippet_runner import runner, zygote
+
+    project = make_project(tmp_path, {})
+    (project / "snippets" / "demo" / "probe.py").write_text(PROBE)
+    forked = runner.execute(project, "snippets/demo/probe.py", 30)
+
+    def unavailable(*args):
+        raise zygote.Unavailable("off for this test")
+    monkeypatch.setattr(zygote, "borrow", unavailable)
+    spawned = runner.execute(project, "snippets/demo/probe.py", 30)
+    assert (forked.stdout, forked.stderr) == (spawned.stdout, spawned.stderr)
+    assert forked.stdout.splitlines()[:3] == [
+        "['os', 'sys'] __main__ snippets.demo.probe",
+        "snippets/demo/probe.py [] ''", "True True 0"]
+
+
+def test_no_zygote_outlives_its_build(tmp_path):
+    result = build(make_project(tmp_path, {"index": "good other"}))
+    assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 10
+    while _zygotes_in(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _zygotes_in(tmp_path) == []
+
+
+def _zygotes_in(folder: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (b"snippet_runner.zygote" in (proc / "cmdline").read_bytes()
+                    and Path(os.readlink(proc / "cwd")) == folder):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_chdir_in_one_snippet_does_not_leak_into_the_next_page(tmp_path):
     project = make_project(tmp_path, {"a": "chdir", "b": "good"})
     (project / "snippets" / "demo" / "chdir.py").write_text(
