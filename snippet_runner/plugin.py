@@ -10,7 +10,8 @@ A fence names a snippet file (from the project root) and options::
 
 Before any page is rendered, the plugin collects every fence of every page and runs
 each snippet (and each notebook) once, in its own process, bounded, cached
-(`runner`, `schedule`). Then each page shows the lines that matter with the whole
+(`runner`, `schedule`): what times things first, alone; the rest side by side while
+pages render, each page waiting for its own runs. Each page shows the lines that matter with the whole
 file one click away, the command, the output, the figures, a "Verified at build"
 table, related episodes (from the one topic list in mkdocs.yml), and when its
 results were measured. A page holding `<!-- snippets-runner:build-report -->` gets
@@ -40,11 +41,12 @@ from mkdocs.config import config_options
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import Files
 
 from snippet_runner import bench, render
 from snippet_runner.notebooks import run_notebook
 from snippet_runner.runner import SnippetFailure, SnippetRun, cache_key
-from snippet_runner.schedule import Job, run_jobs
+from snippet_runner.schedule import Job, Schedule
 
 log = logging.getLogger("mkdocs.plugins.snippets-runner")
 # A claim *not checked here* is worth a warning line, but must not fail a --strict
@@ -272,12 +274,24 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
 
     # -- before any page: run everything once ------------------------------------
 
+    def on_files(self, files, config):
+        """A page showing the build report is rendered last: it waits for every run,
+        and the pages before it render while the side-by-side snippets still run."""
+        report = [f for f in files.documentation_pages() if f.src_uri.endswith(".md")
+                  and REPORT_MARKER in Path(f.abs_src_path).read_text(encoding="utf-8")]
+        if not report:
+            return files
+        return Files([f for f in files if f not in report] + report)
+
     def on_nav(self, nav, config, files):
         self.titles = {p.file.src_uri: p.title for p in nav.pages}
         self.runs: dict[str, SnippetRun] = {}
         self.notebooks: dict[str, Path] = {}
+        self.notebook_records: list[Record] = []
         self.records: list[Record] = []
         self.ran: list[str] = []
+        self.schedule: Schedule | None = None
+        self.finished = False
         jobs: list[Job] = []
         for file in files.documentation_pages():
             page_path = self._page_path(file.src_uri, config)
@@ -287,11 +301,62 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
                 if _SERVE["dirty"]:
                     self._rerender_if_changed(file, found)
         if self.execute:
-            self._run_all(jobs)
+            # what times things runs first, with nothing beside it: the snippets,
+            # then the notebooks; the rest runs while the pages are rendered
+            self.schedule = Schedule(self.root, jobs, self.cache_dir, fresh=self.fresh,
+                                     memory=_SESSION_RUNS if _SERVE["serve"] else None,
+                                     progress=self._progress)
+            failed = self.schedule.run_alone()
+            if failed:
+                self._fail(*failed)
             for file in files.documentation_pages():
                 if file.src_uri.endswith(".ipynb"):
                     self._run_notebook(file)
+            self.schedule.start_side_by_side()
         return nav
+
+    def _fail(self, job: Job, failure: SnippetFailure):
+        self.schedule.cancel()
+        raise PluginError(f"snippet failed on page {job.page}: {failure}")
+
+    def _run_of(self, rel: str) -> SnippetRun:
+        """A snippet's run (waiting for it); a failed one fails the build."""
+        if rel not in self.runs:
+            outcome = self.schedule.outcome(rel)
+            if isinstance(outcome, SnippetFailure):
+                self._fail(self.schedule.jobs[rel], outcome)
+            for claim in outcome.unchecked:
+                unchecked_log.warning("not checked here: %s: %s (%s)", rel,
+                                      claim["statement"], claim.get("reason", ""))
+            if outcome.cached:
+                log.info("snippet %s: cached result reused", rel)
+            self.runs[rel] = outcome
+        return self.runs[rel]
+
+    def _finish(self) -> None:
+        """Wait for every run (once per build); the build report's records."""
+        if self.schedule is None or self.finished:
+            return
+        self.finished = True
+        outcomes = self.schedule.finish()
+        for job, _ in outcomes:  # also those of pages a dirty rebuild skips
+            self._run_of(job.path)
+        for phase, (count, wall, serial) in self.schedule.stats().items():
+            if count:
+                log.info("snippets run %s: %d in %.1f s of wall time (their run "
+                         "times add up to %.1f s)", phase, count, wall, serial)
+        for job, _ in outcomes:
+            run = self.runs[job.path]
+            self.records.append(Record("snippet", job.path, job.src_uri, run.seconds,
+                                       run.cached, run.measured_at,
+                                       _verdict_counts(run.claims)))
+            if not run.cached:
+                self.ran.append(job.path)
+        self.records += self.notebook_records
+
+    def on_build_error(self, error):
+        if getattr(self, "schedule", None) is not None:
+            self.schedule.cancel()
 
     def _rerender_if_changed(self, file, jobs: list[Job]) -> None:
         # the page's own mtime too: an edit saved while a build was rendering the
@@ -320,33 +385,6 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         replace_snippet_fences(path.read_text(encoding="utf-8").splitlines(), collect)
         return jobs
 
-    def _run_all(self, jobs: list[Job]) -> None:
-        memory = _SESSION_RUNS if _SERVE["serve"] else None
-        stats: dict = {}
-        outcomes = run_jobs(self.root, jobs, self.cache_dir, fresh=self.fresh,
-                            memory=memory, stats=stats, progress=self._progress)
-        for phase, (count, wall, serial) in stats.items():
-            if count:
-                log.info("snippets run %s: %d in %.1f s of wall time (their run "
-                         "times add up to %.1f s)", phase, count, wall, serial)
-        for job, outcome in outcomes:  # in page and fence order
-            if isinstance(outcome, SnippetFailure):
-                raise PluginError(f"snippet failed on page {job.page}: {outcome}")
-            run = outcome
-            for claim in run.unchecked:
-                unchecked_log.warning("not checked here: %s: %s (%s)", job.path,
-                                      claim["statement"], claim.get("reason", ""))
-            if job.path in self.runs:
-                continue
-            self.runs[job.path] = run
-            self.records.append(Record("snippet", job.path, job.src_uri, run.seconds,
-                                       run.cached, run.measured_at,
-                                       _verdict_counts(run.claims)))
-            if run.cached:
-                log.info("snippet %s: cached result reused", job.path)
-            else:
-                self.ran.append(job.path)
-
     @staticmethod
     def _progress(job: Job, outcome) -> None:
         if isinstance(outcome, SnippetRun):
@@ -363,7 +401,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         except SnippetFailure as error:
             raise PluginError(str(error)) from None
         self.notebooks[file.src_uri] = result.path
-        self.records.append(Record("notebook", file.src_uri, file.src_uri,
+        self.notebook_records.append(Record("notebook", file.src_uri, file.src_uri,
                                    result.seconds, result.cached, result.measured_at,
                                    result.verdicts))
 
@@ -417,7 +455,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             parts.append('!!! note "Not executed"\n    This build ran with '
                          "`SNIPPETS_EXECUTE=0`, so no output is shown.")
             return "\n".join(parts) + "\n"
-        run = self.runs[rel]
+        run = self._run_of(rel)
         runs.append(run)
         parts += [render.command_block(run.command), "",
                   render.output_block(run.stdout, "output of that run, measured "
@@ -479,9 +517,10 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     def _build_report(self) -> str:
         if not self.execute:
             return "*This build ran with `SNIPPETS_EXECUTE=0`: nothing was run.*"
+        self._finish()
         rows = []
         for r in self.records:
-            title = self.titles.get(r.page, r.page)
+            title = self.titles.get(r.page) or r.page
             state = "cached" if r.cached else "**ran now**"
             verdicts = ", ".join(f"{n} {name}" for name, n in r.verdicts.items() if n)
             rows.append(
@@ -567,4 +606,5 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         return repr(stable([config.markdown_extensions, config.mdx_configs, renderers]))
 
     def on_post_build(self, config):
+        self._finish()
         log.info("snippets executed in this build: %d", len(getattr(self, "ran", [])))

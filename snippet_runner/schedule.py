@@ -2,16 +2,17 @@
 
 A snippet that times things (it imports `snippets.measure`, directly or through a
 module it imports) runs alone: nothing else of the build runs beside it, so one
-demo's work never disturbs another's clock. Every other snippet (counts, errnos,
-bytes) runs side by side with the others, up to the number of cores. Results come
-back in page and fence order, whatever order they ran in.
+demo's work never disturbs another's clock. They run first. Every other snippet
+(counts, errnos, bytes) then runs side by side with the others, up to the number of
+cores, while the site's pages are rendered: a page waits only for its own snippets.
+Results come back in page and fence order, whatever order they ran in.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,59 +53,104 @@ def _attempt(root: Path, job: Job, cache_dir: Path | None, fresh: bool,
     return outcome
 
 
-def run_jobs(root: Path, jobs: list[Job], cache_dir: Path | None, fresh: bool = False,
-             workers: int | None = None, memory: dict[str, SnippetRun] | None = None,
-             stats: dict | None = None, progress=None,
-             ) -> list[tuple[Job, SnippetRun | SnippetFailure]]:
-    """Each job's run (or failure), in the order of `jobs`. A snippet named by
-    several fences runs once. After a failure nothing new is started.
+class Schedule:
+    """The runs of one build, in two phases.
 
-    `progress(job, outcome)`, if given, is called as each run ends (from a worker
-    thread). `stats`, if given, receives for each phase ("side by side", "alone") the number
-    of snippets run, the phase's wall time and the sum of their run times.
-    `memory` (kept by `mkdocs serve` across rebuilds) also reuses runs the disk
-    cache refuses, those with a claim not checked here, while nothing they depend
-    on changes: an edit to a page must not re-run a demo that was merely excused.
+    `run_alone()` runs the snippets that time things one after another, nothing else
+    of the build running meanwhile (the caller runs its notebooks next, also alone).
+    `start_side_by_side()` then starts the others on a pool of `workers` threads and
+    returns at once, so the caller can render pages meanwhile; `outcome(path)` waits
+    for one run, `finish()` for all of them. Cached results are used where the
+    snippet, its imports and the environment are unchanged. `memory` (kept by
+    `mkdocs serve` across rebuilds) also reuses runs the disk cache refuses, those
+    with a claim not checked here, while nothing they depend on changes: an edit to
+    a page must not re-run a demo that was merely excused. `progress(job, outcome)`
+    is called as each run ends (from a worker thread, for the side-by-side ones).
     """
-    first: dict[str, Job] = {}
-    for job in jobs:
-        first.setdefault(job.path, job)
-    done: dict[str, SnippetRun | SnippetFailure] = {}
-    keys = {rel: cache_key(root, rel) for rel in first} if memory is not None else {}
-    pending = []
-    for rel, job in first.items():
-        hit = memory.get(keys[rel]) if memory is not None else None
-        hit = hit or (None if fresh else cached_run(root, rel, cache_dir))
-        if hit:
-            hit.cached = True
-            done[rel] = hit
-        else:
-            pending.append(job)
-    side_by_side = [j for j in pending if not times_things(root, j.path)]
-    alone = [j for j in pending if times_things(root, j.path)]
-    workers = workers or os.cpu_count() or 1
-    start = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        futures = {j.path: pool.submit(_attempt, root, j, cache_dir, fresh, progress)
-                   for j in side_by_side}
-        for rel, future in futures.items():
-            done[rel] = future.result()
-    middle = time.perf_counter()
-    for job in alone:
-        if any(isinstance(r, SnippetFailure) for r in done.values()):
-            break
-        done[job.path] = _attempt(root, job, cache_dir, fresh, progress)
-    if stats is not None:
-        for name, group, wall in (("side by side", side_by_side, middle - start),
-                                  ("alone", alone, time.perf_counter() - middle)):
-            runs = [done[j.path] for j in group if isinstance(done.get(j.path),
-                                                              SnippetRun)]
-            stats[name] = (len(runs), wall, sum(r.seconds for r in runs))
-    if memory is not None:
-        memory.update((keys[rel], run) for rel, run in done.items()
-                      if isinstance(run, SnippetRun))
-    failures = [job for job in jobs if isinstance(done.get(job.path), SnippetFailure)]
-    if failures:  # report the first failure in page order, and nothing after it
-        stop = jobs.index(failures[0])
-        return [(j, done[j.path]) for j in jobs[:stop + 1] if j.path in done]
-    return [(job, done[job.path]) for job in jobs]
+
+    def __init__(self, root: Path, jobs: list[Job], cache_dir: Path | None,
+                 fresh: bool = False, workers: int | None = None,
+                 memory: dict[str, SnippetRun] | None = None, progress=None) -> None:
+        self.root, self.cache_dir, self.fresh = root, cache_dir, fresh
+        self.memory, self.progress = memory, progress
+        self.workers = workers or os.cpu_count() or 1
+        self.jobs: dict[str, Job] = {}  # each snippet once, at its first fence
+        for job in jobs:
+            self.jobs.setdefault(job.path, job)
+        self.keys = {rel: cache_key(root, rel) for rel in self.jobs} \
+            if memory is not None else {}
+        self.done: dict[str, SnippetRun | SnippetFailure] = {}
+        pending = []
+        for rel, job in self.jobs.items():
+            hit = memory.get(self.keys[rel]) if memory is not None else None
+            hit = hit or (None if fresh else cached_run(root, rel, cache_dir))
+            if hit:
+                hit.cached = True
+                self.done[rel] = hit
+            else:
+                pending.append(job)
+        self.alone = [j for j in pending if times_things(root, j.path)]
+        self.side_by_side = [j for j in pending if j not in self.alone]
+        self.futures: dict[str, Future] = {}
+        self.pool: ThreadPoolExecutor | None = None
+        self.walls = {"alone": 0.0, "side by side": 0.0}
+
+    def _run(self, job: Job) -> SnippetRun | SnippetFailure:
+        outcome = _attempt(self.root, job, self.cache_dir, self.fresh, self.progress)
+        self.done[job.path] = outcome
+        if self.memory is not None and isinstance(outcome, SnippetRun):
+            self.memory[self.keys[job.path]] = outcome
+        return outcome
+
+    def run_alone(self) -> tuple[Job, SnippetFailure] | None:
+        """Run the timing snippets one at a time; stop at, and return, a failure."""
+        start = time.perf_counter()
+        try:
+            for job in self.alone:
+                outcome = self._run(job)
+                if isinstance(outcome, SnippetFailure):
+                    return job, outcome
+            return None
+        finally:
+            self.walls["alone"] = time.perf_counter() - start
+
+    def start_side_by_side(self) -> None:
+        if not self.side_by_side:
+            return
+        start = time.perf_counter()
+
+        def run(job: Job) -> SnippetRun | SnippetFailure:
+            outcome = self._run(job)
+            self.walls["side by side"] = time.perf_counter() - start
+            return outcome
+        self.pool = ThreadPoolExecutor(self.workers)
+        self.futures = {j.path: self.pool.submit(run, j) for j in self.side_by_side}
+
+    def outcome(self, rel: str) -> SnippetRun | SnippetFailure:
+        """The run of one snippet, waiting for it if it is still going."""
+        if rel in self.futures:
+            return self.futures[rel].result()
+        return self.done[rel]
+
+    def cancel(self) -> None:
+        """Start nothing new (after a failure); runs going on finish, bounded."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def finish(self) -> list[tuple[Job, SnippetRun | SnippetFailure]]:
+        """Wait for every run; each snippet's outcome, in page and fence order."""
+        for future in self.futures.values():
+            future.exception()  # waits; a run's failure is its outcome, not raised
+        if self.pool is not None:
+            self.pool.shutdown()
+        return [(job, self.done[rel]) for rel, job in self.jobs.items()
+                if rel in self.done]
+
+    def stats(self) -> dict[str, tuple[int, float, float]]:
+        """Per phase: snippets run, the phase's wall time, the sum of their run times."""
+        out = {}
+        for name, group in (("side by side", self.side_by_side), ("alone", self.alone)):
+            runs = [self.done[j.path] for j in group
+                    if isinstance(self.done.get(j.path), SnippetRun)]
+            out[name] = (len(runs), self.walls[name], sum(r.seconds for r in runs))
+        return out

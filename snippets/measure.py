@@ -139,8 +139,12 @@ class watch_load:
         if self.known and self.load.wall > 0:
             machine = _machine_busy_seconds() - self.start[0]
             mine = _family_cpu_seconds() - self.start[1]
-            cores = os.cpu_count() or 1  # /proc/stat counts in ticks: clamp the noise
-            self.load.others = min(cores, max(0.0, machine - mine) / self.load.wall)
+            cores = os.cpu_count() or 1
+            # whole clock ticks: each core's count, and ours, can be one tick off at
+            # each end, which over a short window would look like a busy machine
+            noise = 2 * (cores + 1) / os.sysconf("SC_CLK_TCK")
+            others = max(0.0, machine - mine - noise) / self.load.wall
+            self.load.others = min(cores, others)
 
 
 @dataclass

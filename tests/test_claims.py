@@ -106,12 +106,23 @@ def test_our_live_children_count_as_ours_and_a_stranger_does_not():
     assert used > 0 and family - own < 0.05
 
 
-def test_watch_load_reports_cores_used_by_others():
-    with watch_load() as load:
-        time.sleep(0.2)
-    assert load.wall >= 0.2
-    if Path("/proc/stat").is_file():
-        assert load.others is not None and 0 <= load.others <= (os.cpu_count() or 1)
+def test_watch_load_sees_a_process_that_is_not_ours_keep_a_core_busy():
+    if not Path("/proc/stat").is_file():
+        pytest.skip("no /proc/stat here: the load is unknown")
+    with watch_load() as instant:
+        pass  # far shorter than a clock tick: no evidence of anyone
+    assert instant.others == 0.0 and not instant.busy
+    spin = f"{sys.executable} -c 'while True: pass' >/dev/null 2>&1 & echo $!"
+    pid = int(subprocess.run(["sh", "-c", spin], capture_output=True, text=True,
+                             timeout=10, check=True).stdout)  # init's child, not ours
+    try:
+        time.sleep(0.1)
+        with watch_load() as load:
+            time.sleep(0.5)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    assert load.wall >= 0.5
+    assert load.busy and 0.5 < load.others <= (os.cpu_count() or 1)
 
 
 def test_parallelism_is_cpu_seconds_per_wall_second():

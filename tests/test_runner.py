@@ -157,6 +157,53 @@ def test_a_snippet_forked_from_the_zygote_is_what_python_m_starts(tmp_path,
         "snippets/demo/probe.py [] ''", "True True 0"]
 
 
+SPAN = """import os, time
+{timing}
+start = time.monotonic()
+time.sleep(0.4)
+with open(os.environ["SPANS"], "a") as spans:
+    spans.write(f"{{__spec__.name}} {{start}} {{time.monotonic()}}\\n")
+from snippets.report import Claim, publish
+publish([Claim("slept", "0.4 s", True)])
+"""
+
+
+def test_snippets_that_time_things_run_alone_the_others_side_by_side(tmp_path):
+    project = make_project(tmp_path, {"a": "count1 timed1 count2", "b": "count3 timed2"})
+    shutil.copy(ROOT / "snippets" / "measure.py", project / "snippets" / "measure.py")
+    demo = project / "snippets" / "demo"
+    for name in ("count1", "count2", "count3"):
+        (demo / f"{name}.py").write_text(SPAN.format(timing=""))
+    for name in ("timed1", "timed2"):  # through a helper: the import is followed
+        (demo / f"{name}.py").write_text(SPAN.format(timing="import snippets.demo._t"))
+    (demo / "_t.py").write_text("from snippets import measure\n")
+    (project / "docs" / "report.md").write_text(
+        "# report\n\n<!-- snippets-runner:build-report -->\n")
+    spans_file = tmp_path / "spans.txt"
+    result = build(project, SPANS=str(spans_file))
+    assert result.returncode == 0, result.stderr
+    spans = {}
+    for line in spans_file.read_text().splitlines():
+        name, start, end = line.split()
+        spans[name.rsplit(".", 1)[1]] = (float(start), float(end))
+    assert sorted(spans) == ["count1", "count2", "count3", "timed1", "timed2"]
+
+    def overlap(a: str, b: str) -> bool:
+        return spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1]
+    for timed in ("timed1", "timed2"):
+        assert not [o for o in spans if o != timed and overlap(timed, o)]
+    assert overlap("count1", "count2")  # two cores or more: side by side
+    assert max(spans[t][1] for t in ("timed1", "timed2")) < min(
+        spans[c][0] for c in ("count1", "count2", "count3"))  # timing runs first
+    page = re.sub(r"<[^>]+>", "", (project / "site" / "a" / "index.html").read_text())
+    shown = [m for m in re.findall(r"python -m snippets\.demo\.(\w+)", page)]
+    assert shown == ["count1", "timed1", "count2"]  # the page's fence order
+    report = (project / "site" / "report" / "index.html").read_text()
+    assert all(f"demo/{n}.py" in report for n in spans)  # rendered after every run
+    assert "snippets run side by side: 3" in result.stderr
+    assert "snippets run alone: 2" in result.stderr
+
+
 def test_no_zygote_outlives_its_build(tmp_path):
     result = build(make_project(tmp_path, {"index": "good other"}))
     assert result.returncode == 0, result.stderr
