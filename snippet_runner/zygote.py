@@ -28,9 +28,10 @@ import threading
 import time
 from pathlib import Path
 
-PRELOAD = ("asyncio", "concurrent.futures", "dataclasses", "functools", "json",
-           "pathlib", "queue", "re", "selectors", "shutil", "signal", "socket",
-           "statistics", "struct", "subprocess", "tempfile", "threading", "typing")
+PRELOAD = ("asyncio", "concurrent.futures", "ctypes", "dataclasses", "datetime",
+           "functools", "json", "pathlib", "pickle", "platform", "queue", "re",
+           "selectors", "shutil", "signal", "socket", "statistics", "struct",
+           "subprocess", "tempfile", "threading", "typing")
 
 
 def _reply(message: dict) -> None:
