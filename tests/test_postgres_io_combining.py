@@ -170,11 +170,13 @@ def test_a_demo_killed_like_a_timeout_leaves_nothing():
 
 
 def test_a_copied_install_runs_where_the_wheel_is_out_of_reach(monkeypatch):
-    """As root, a wheel under a folder `nobody` cannot enter is copied first."""
+    """As root, a wheel under a folder `nobody` cannot enter is copied, once."""
     need(18, strace=False)
     if os.geteuid() != 0:
         pytest.skip("only root runs the server as another user")
     monkeypatch.setattr(pg_server.Server, "_user_can_run", lambda self: False)
     with pg_server.Server(18) as pg:
-        assert pg.bin.is_relative_to(pg.root)
+        assert pg.bin.is_relative_to(pg_server.BASE)
         assert pg.sql("SELECT 6 * 7") == ["42"]
+    with pg_server.Server(18) as again:  # the copy is made once, not per server
+        assert again.bin == pg.bin and again.sql("SELECT 1") == ["1"]
