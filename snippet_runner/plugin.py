@@ -40,7 +40,7 @@ import jinja2.bccache
 from mkdocs.config import config_options
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import Files
 
 from snippet_runner import bench, render
@@ -433,9 +433,20 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         if claims:
             markdown += self._verified_table(claims, runs)
         markdown += self._related(src_uri)
-        if REPORT_MARKER in markdown:
-            markdown = markdown.replace(REPORT_MARKER, self._build_report())
-        return markdown
+        return markdown  # a REPORT_MARKER stays: on_page_context fills it
+
+    @event_priority(100)  # before the search plugin indexes the page
+    def on_page_context(self, context, page, config, nav):
+        """The build report goes in as late as possible: the page comes last, so
+        every other page is rendered while the side-by-side snippets still run."""
+        if page.content and REPORT_MARKER in page.content:
+            import markdown
+
+            html_report = markdown.Markdown(
+                extensions=config.markdown_extensions,
+                extension_configs=config.mdx_configs).convert(self._build_report())
+            page.content = page.content.replace(REPORT_MARKER, html_report)
+        return context
 
     def _render(self, options: dict, claims: list[dict], runs: list[SnippetRun],
                 page: str) -> str:

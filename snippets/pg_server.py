@@ -129,6 +129,11 @@ def clean_leftovers() -> list[str]:
         try:
             pid, started = (root / "owner").read_text().split()
         except (OSError, ValueError):
+            try:  # no owner yet: made a moment ago by a server starting beside us?
+                if time.time() - root.stat().st_mtime < 60:
+                    continue
+            except OSError:
+                continue
             pid, started = "0", ""
         if _start_time(int(pid)) != started:
             _remove(root)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import statistics
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 from snippets import measure as timing
 from snippets import report
@@ -28,10 +30,11 @@ def blocks_read(pg: Server) -> int:
 
 
 def measure(rounds: int = 5, transactions: int = 500) -> dict:
-    with Server(18) as pg18, Server(15) as pg15:
-        for pg in (pg18, pg15):  # one client binary for both: only the server differs
-            pg18.run("pgbench", "-h", str(pg.sock), "-U", "postgres", "-i", "-q",
-                     "-s", "1", "postgres")
+    with ExitStack() as stack, ThreadPoolExecutor(2) as setup:  # untimed: at once
+        pg18, pg15 = setup.map(lambda v: stack.enter_context(Server(v)), (18, 15))
+        list(setup.map(lambda pg: pg18.run(  # one client binary: only servers differ
+            "pgbench", "-h", str(pg.sock), "-U", "postgres", "-i", "-q", "-s", "1",
+            "postgres"), (pg18, pg15)))
         asserts = [pg.sql("SHOW debug_assertions")[0] for pg in (pg15, pg18)]
         before = [blocks_read(pg) for pg in (pg15, pg18)]
         tps: dict[str, list[float]] = {"PG15": [], "PG18": []}
