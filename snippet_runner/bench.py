@@ -148,7 +148,7 @@ def summary(result: dict) -> list[tuple[str, float, float]]:
 def main(argv: list[str] | None = None) -> None:
     args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     args.add_argument("--runs", type=int, default=5)
-    args.add_argument("--cold-runs", type=int, default=1)
+    args.add_argument("--cold-runs", type=int, default=3)
     options = args.parse_args(argv)
     result = measure(options.runs, options.cold_runs)
     print(f"{'what':<18} {'median s':>9} {'/ exec off':>11}")
