@@ -64,10 +64,14 @@ def claims(rows: list[experiment.Row]) -> list[Claim]:
             "PYTHONPATH=lib python3 -I"} <= set(total):
         plain = [total["python3"], total["PYTHONPATH=lib python3"]]
         isolated = [total["python3 -I"], total["PYTHONPATH=lib python3 -I"]]
-        out.append(Claim("a PYTHONPATH entry adds calls to python3, none to -I",
-                         f"python3 {plain[0]} -> {plain[1]}, -I {isolated[0]} -> "
-                         f"{isolated[1]}", plain[1] > plain[0]
-                         and isolated[1] == isolated[0]))
+        looked = [sum(Path(p).name == "lib" for p in by[k].opened)  # its listing
+                  for k in ("PYTHONPATH=lib python3", "PYTHONPATH=lib python3 -I")]
+        out.append(Claim("a PYTHONPATH entry adds calls to python3, which opens it; "
+                         "-I never opens it",
+                         f"python3 {plain[0]} -> {plain[1]} calls, opens lib "
+                         f"{looked[0]}x; -I {isolated[0]} -> {isolated[1]}, opens lib "
+                         f"{looked[1]}x", plain[1] > plain[0] and looked[0] > 0
+                         and looked[1] == 0))
     if "python3 -I -S" in total:
         out.append(Claim("even python3 -I -S makes more than 100 calls",
                          str(total["python3 -I -S"]), total["python3 -I -S"] > 100))
