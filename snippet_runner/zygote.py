@@ -140,9 +140,13 @@ _IDLE: dict[tuple, list[Zygote]] = {}
 _LOCK = threading.Lock()
 
 
+def _key(root: Path, env: dict[str, str]) -> tuple:
+    return str(root), tuple(sorted(env.items()))
+
+
 def borrow(root: Path, env: dict[str, str]) -> Zygote:
     """An idle zygote for this project and environment, started if none is idle."""
-    key = (str(root), tuple(sorted(env.items())))
+    key = _key(root, env)
     with _LOCK:
         if not _IDLE:
             atexit.register(_close_all)
@@ -158,7 +162,7 @@ def give_back(zygote: Zygote, root: Path, env: dict[str, str]) -> None:
     if zygote.proc.poll() is not None:
         return
     with _LOCK:
-        _IDLE.setdefault((str(root), tuple(sorted(env.items()))), []).append(zygote)
+        _IDLE.setdefault(_key(root, env), []).append(zygote)
 
 
 def _close_all() -> None:
