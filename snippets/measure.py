@@ -8,6 +8,10 @@ and a reader's browser or compiler may hold a core. So:
 * measure parallelism as **CPU seconds per wall second** (`cpu_timed`,
   `parallelism`): two processes burn about two CPU seconds per wall second even when
   each runs slowly, two GIL-bound threads about one;
+* time a client against its server **on one core** (`one_core`): each request hands
+  the CPU from one process to the other, and waking a process on the *other* vCPU of
+  a VM can cost more than the query itself, so throughput jumps with where the
+  scheduler happened to put them;
 * run timing claims through `check_timing`, which records how much CPU *other*
   processes used meanwhile (from /proc/stat), re-measures a failed timing claim
   within a bounded budget, and turns a failure seen on a busy machine into *not
@@ -19,9 +23,10 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Generic, Iterable, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 from snippets.report import Claim, failed
 
@@ -76,6 +81,19 @@ def cpu_timed(fn: Callable[..., T], *args: object) -> tuple[float, T]:
 def parallelism(cpu_seconds: Iterable[float], wall_seconds: float) -> float:
     """CPU seconds per wall second: ~1 for one busy thread, ~2 for two in parallel."""
     return sum(cpu_seconds) / wall_seconds
+
+
+@contextmanager
+def one_core() -> Iterator[int]:
+    """Pin this thread, and every process or thread it starts meanwhile, to one core
+    of those it may use (restored on exit); yields that core's number."""
+    allowed = os.sched_getaffinity(0)
+    core = min(allowed)
+    os.sched_setaffinity(0, {core})  # 0: the calling thread; children inherit it
+    try:
+        yield core
+    finally:
+        os.sched_setaffinity(0, allowed)
 
 
 # -- how busy the rest of the machine was ------------------------------------------

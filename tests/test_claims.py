@@ -129,3 +129,13 @@ def test_parallelism_is_cpu_seconds_per_wall_second():
     assert parallelism([0.5, 0.5], 0.5) == 2.0
     cpu, value = measure.cpu_timed(sum, range(1000))
     assert value == 499500 and cpu >= 0
+
+
+def test_one_core_pins_what_it_starts_and_then_lets_go():
+    before = os.sched_getaffinity(0)
+    with measure.one_core() as core:
+        child = subprocess.run(
+            [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
+            capture_output=True, text=True, timeout=30, check=True)
+    assert child.stdout.strip() == str([core]) and core in before
+    assert os.sched_getaffinity(0) == before

@@ -30,7 +30,8 @@ def blocks_read(pg: Server) -> int:
 
 
 def measure(rounds: int = 5, transactions: int = 500) -> dict:
-    with ExitStack() as stack, ThreadPoolExecutor(2) as setup:  # untimed: at once
+    """Interleaved rounds, pgbench and both servers on one core (see one_core)."""
+    with timing.one_core(), ExitStack() as stack, ThreadPoolExecutor(2) as setup:  # untimed: at once
         pg18, pg15 = setup.map(lambda v: stack.enter_context(Server(v)), (18, 15))
         list(setup.map(lambda pg: pg18.run(  # one client binary: only servers differ
             "pgbench", "-h", str(pg.sock), "-U", "postgres", "-i", "-q", "-s", "1",
