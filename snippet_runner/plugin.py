@@ -275,13 +275,15 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
     # -- before any page: run everything once ------------------------------------
 
     def on_files(self, files, config):
-        """A page showing the build report is rendered last: it waits for every run,
-        and the pages before it render while the side-by-side snippets still run."""
+        """The order pages render in (not their order in the nav): notebooks first,
+        executed before any page renders, so converting them overlaps the side-by-side
+        snippets; a page showing the build report last, as it waits for every run."""
+        # (a notebook is not a documentation page yet: mkdocs-jupyter makes it one)
+        notebooks = [f for f in files if f.src_uri.endswith(".ipynb")]
         report = [f for f in files.documentation_pages() if f.src_uri.endswith(".md")
                   and REPORT_MARKER in Path(f.abs_src_path).read_text(encoding="utf-8")]
-        if not report:
-            return files
-        return Files([f for f in files if f not in report] + report)
+        rest = [f for f in files if f not in notebooks and f not in report]
+        return Files(notebooks + rest + report)
 
     def on_nav(self, nav, config, files):
         self.titles = {p.file.src_uri: p.title for p in nav.pages}

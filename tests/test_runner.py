@@ -337,3 +337,21 @@ def test_a_fence_naming_a_file_outside_snippets_fails_the_build(tmp_path):
     result = build(project)
     assert result.returncode == 1
     assert "a snippet path names a .py file under snippets/" in result.stderr
+
+
+def test_notebooks_render_first_and_the_build_report_last(tmp_path):
+    from mkdocs.structure.files import File, Files
+
+    from snippet_runner.plugin import REPORT_MARKER, SnippetRunnerPlugin
+
+    docs = tmp_path / "docs"
+    names = {"index.md": "# Home", "a.md": "# A", "report.md": REPORT_MARKER,
+             "b.ipynb": "{}", "style.css": ""}
+    for name, text in names.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text)
+    files = Files([File(n, str(docs), str(tmp_path / "site"), True) for n in names])
+    ordered = SnippetRunnerPlugin().on_files(files, config=None)
+    uris = [f.src_uri for f in ordered]
+    assert uris[0] == "b.ipynb" and uris[-1] == "report.md"
+    assert sorted(uris) == sorted(names)
