@@ -213,6 +213,10 @@ def execute(root: Path, rel_path: str, timeout: float) -> SnippetRun:
                     module, *streams, {OUTPUT_DIR_ENV: out}, timeout, _kill_group)
             finally:
                 zygote.give_back(starter, root, env)
+        except zygote.Lost as error:
+            # (run() has already killed the snippet's process group)
+            raise SnippetFailure(f"{rel_path}: {error}; it was not run again\n"
+                                 f"  run it by hand: {command}") from None
         except zygote.Unavailable:
             start = time.perf_counter()
             returncode, timed_out, pid = _spawn(

@@ -76,6 +76,11 @@ class Unavailable(Exception):
     """The zygote could not start the snippet (the caller starts it the slow way)."""
 
 
+class Lost(Exception):
+    """The zygote died after it had started the snippet: that run is a failure (the
+    snippet may have done part of its work, so it is not started a second time)."""
+
+
 class Zygote:
     """One zygote process, serving one request at a time."""
 
@@ -122,6 +127,8 @@ class Zygote:
                 timed_out = True
                 kill_group(pid)
                 exited = self._read(30)["exited"]
+        except Unavailable as error:
+            raise Lost(f"{error} while the snippet ran") from None
         finally:
             if exited is None:  # interrupted, or the zygote died: nothing may linger
                 kill_group(pid)

@@ -355,3 +355,23 @@ def test_notebooks_render_first_and_the_build_report_last(tmp_path):
     uris = [f.src_uri for f in ordered]
     assert uris[0] == "b.ipynb" and uris[-1] == "report.md"
     assert sorted(uris) == sorted(names)
+
+
+KILLS_ITS_ZYGOTE = """import os, pathlib, signal, time
+with pathlib.Path(os.environ["RAN_LOG"]).open("a") as log:
+    log.write("ran\\n")
+os.kill(os.getppid(), signal.SIGKILL)  # the zygote that forked this process
+time.sleep(5)
+"""
+
+
+def test_a_snippet_whose_zygote_dies_fails_and_is_not_run_twice(tmp_path,
+                                                                 monkeypatch):
+    from snippet_runner import runner
+
+    project = make_project(tmp_path, {})
+    (project / "snippets" / "demo" / "orphan.py").write_text(KILLS_ITS_ZYGOTE)
+    monkeypatch.setenv("RAN_LOG", str(tmp_path / "ran.log"))
+    with pytest.raises(runner.SnippetFailure, match="it was not run again"):
+        runner.execute(project, "snippets/demo/orphan.py", 30)
+    assert (tmp_path / "ran.log").read_text() == "ran\n"
