@@ -444,10 +444,16 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         if page.content and REPORT_MARKER in page.content:
             import markdown
 
-            html_report = markdown.Markdown(
-                extensions=config.markdown_extensions,
-                extension_configs=config.mdx_configs).convert(self._build_report())
+            from mkdocs.structure.toc import get_toc
+
+            md = markdown.Markdown(extensions=config.markdown_extensions,
+                                   extension_configs=config.mdx_configs)
+            html_report = md.convert(self._build_report())
             page.content = page.content.replace(REPORT_MARKER, html_report)
+            # its headings join the page's contents (and search's sections)
+            added = get_toc(getattr(md, "toc_tokens", [])).items
+            top = page.toc.items
+            (top[0].children if len(top) == 1 and top[0].level == 1 else top).extend(added)
         return context
 
     def _render(self, options: dict, claims: list[dict], runs: list[SnippetRun],

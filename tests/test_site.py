@@ -101,3 +101,8 @@ def test_notebook_ran_in_this_build_with_no_claim_broken(site, notebook):
     assert row, f"{rel} is not in the build report"
     assert "ran now" in re.sub(r"<[^>]+>", " ", row)
     assert "not held" not in row
+
+
+def test_the_build_reports_own_headings_are_in_its_contents(site):
+    html = (site / "build-report" / "index.html").read_text()
+    assert '<a href="#build-speed" class="md-nav__link">' in html
