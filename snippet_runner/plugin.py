@@ -443,7 +443,6 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         every other page is rendered while the side-by-side snippets still run."""
         if page.content and REPORT_MARKER in page.content:
             import markdown
-
             from mkdocs.structure.toc import get_toc
 
             md = markdown.Markdown(extensions=config.markdown_extensions,
@@ -453,7 +452,9 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             # its headings join the page's contents (and search's sections)
             added = get_toc(getattr(md, "toc_tokens", [])).items
             top = page.toc.items
-            (top[0].children if len(top) == 1 and top[0].level == 1 else top).extend(added)
+            if len(top) == 1 and top[0].level == 1:  # under the page's one title
+                top = top[0].children
+            top.extend(added)
         return context
 
     def _render(self, options: dict, claims: list[dict], runs: list[SnippetRun],
