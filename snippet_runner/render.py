@@ -12,9 +12,12 @@ import hashlib
 import html
 import re
 import time
+from dataclasses import dataclass, field
 
-VERDICT_PREFIXES = (("held:", "held"), ("NOT HELD:", "broken"),
-                    ("not checked here:", "unchecked"))
+from snippets.report import Verdict
+
+CSS = {Verdict.HELD: "held", Verdict.NOT_HELD: "broken",
+       Verdict.NOT_CHECKED: "unchecked"}
 
 
 class ListingError(ValueError):
@@ -142,17 +145,55 @@ def command_block(command: str) -> str:
 
 
 def output_block(stdout: str, note: str) -> str:
-    """The run's stdout as wrapped, escaped HTML; claim lines styled by verdict."""
-    body = ""
+    """The run's stdout as wrapped, escaped HTML; claim lines styled by verdict (a
+    "because ..." line goes with the not-checked lines above it)."""
+    body, kind = "", None
     for line in stdout.rstrip().splitlines():
-        kind = next((k for prefix, k in VERDICT_PREFIXES if line.startswith(prefix)),
-                    None)
+        verdict = Verdict.of_line(line)
+        if verdict:
+            kind = CSS[verdict]
+        elif not (kind == "unchecked" and line.startswith("  because ")):
+            kind = None
         text = html.escape(line)
         # a claim line is a block of its own: a newline after it would add a blank
         body += (f'<span class="claim-line claim-line-{kind}">{text}</span>' if kind
                  else text + "\n")
     return (f'<div class="snippet-output"><div class="snippet-output-title">'
             f"{html.escape(note)}</div><pre><code>{body}</code></pre></div>")
+
+
+@dataclass
+class Shown:
+    """What a fence became on the page: Markdown, and the folded whole file."""
+
+    markdown: str
+    folded: dict[str, str] = field(default_factory=dict)  # key -> Markdown
+
+
+def snippet_block(rel: str, source: str, marked: list[int], hide_source: bool,
+                  run=None) -> Shown:
+    """A fence's Markdown: the listing, then (if it ran) the command, the output of
+    that run and its figures; without a run, a note that nothing was executed."""
+    parts: list[str] = []
+    shown = Shown("")
+    if not hide_source:
+        lines, folded = listing(rel, source, marked)
+        parts += [*lines, ""]
+        if folded:
+            shown.folded[folded_key(folded)] = folded
+    if run is None:
+        parts.append('!!! note "Not executed"\n    This build ran with '
+                     "`SNIPPETS_EXECUTE=0`, so no output is shown.")
+    else:
+        parts += [command_block(run.command), "",
+                  output_block(run.stdout, "output of that run, measured "
+                               + when(run.measured_at)), ""]
+        for name, svg in run.figures.items():
+            flat = " ".join(svg.split())
+            figure = f'<figure class="snippet-figure" id="figure-{name}">{flat}</figure>'
+            parts += ["", figure]
+    shown.markdown = "\n".join(parts) + "\n"
+    return shown
 
 
 def when(epoch: float) -> str:

@@ -16,14 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from snippet_runner.runner import (
-    SnippetFailure,
-    SnippetRun,
-    cache_key,
-    cached_run,
-    local_imports,
-    run_snippet,
-)
+from snippet_runner.cache import cache_key, local_imports
+from snippet_runner.runner import SnippetFailure, SnippetRun, cached_run, run_snippet
 
 TIMING_MODULE = ("snippets", "measure.py")
 
@@ -145,6 +139,10 @@ class Schedule:
             self.pool.shutdown()
         return [(job, self.done[rel]) for rel, job in self.jobs.items()
                 if rel in self.done]
+
+    def all_keys(self) -> set[str]:
+        """The cache keys of every snippet of the build, as the sources are now."""
+        return {cache_key(self.root, rel) for rel in self.jobs}
 
     def stats(self) -> dict[str, tuple[int, float, float]]:
         """Per phase: snippets run, the phase's wall time, the sum of their run times."""

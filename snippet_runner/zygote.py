@@ -19,6 +19,7 @@ edited helper is always imported fresh.
 from __future__ import annotations
 
 import atexit
+import faulthandler
 import json
 import os
 import selectors
@@ -50,6 +51,7 @@ def _become(request: dict) -> None:
         os.close(fd)
     sys.stdin = sys.__stdin__ = open(0, closefd=False)  # noqa: SIM115 (fd 0 is ours)
     os.environ.update(request["env"])
+    faulthandler.enable()  # a SIGABRT at the deadline dumps the stacks to stderr
 
 
 def serve() -> str | None:
@@ -109,9 +111,10 @@ class Zygote:
         return json.loads(line)
 
     def run(self, module: str, stdout: Path, stderr: Path, env: dict[str, str],
-            timeout: float, kill_group) -> tuple[int, bool, int]:
+            timeout: float, kill_group, abort, grace: float) -> tuple[int, bool, int]:
         """Run the module in a forked child: (returncode, timed out, its pid).
-        On a timeout `kill_group(pid)` is called and the child's exit awaited."""
+        On a timeout `abort(pid)` is called (the child dumps its stacks), then after
+        `grace` seconds `kill_group(pid)`, and the child's exit awaited."""
         request = {"module": module, "stdout": str(stdout), "stderr": str(stderr),
                    "env": env}
         try:
@@ -125,8 +128,12 @@ class Zygote:
                 exited = self._read(timeout)["exited"]
             except TimeoutError:
                 timed_out = True
-                kill_group(pid)
-                exited = self._read(30)["exited"]
+                abort(pid)
+                try:
+                    exited = self._read(grace)["exited"]
+                except TimeoutError:
+                    kill_group(pid)
+                    exited = self._read(30)["exited"]
         except Unavailable as error:
             raise Lost(f"{error} while the snippet ran") from None
         finally:

@@ -200,6 +200,6 @@ def check_timing(measure: Callable[[], T], claims: Callable[[T], list[Claim]], *
         reason = (f"machine busy: other processes kept {load.others:.1f} of "
                   f"{os.cpu_count()} cores busy while measuring "
                   f"({attempt} attempt{'s' if attempt > 1 else ''})")
-        verdicts = [replace(c, held=None, reason=reason)
+        verdicts = [replace(c, reason=reason)
                     if c.held is False and c.timing else c for c in verdicts]
     return Checked(result, verdicts, attempt, load)

@@ -10,8 +10,9 @@ killed at the timeout with its whole process group, the kernel frees it with eve
 socket in it. The host's sysctls and routes are never touched.
 
 Where the host forbids namespaces (no user namespaces for unprivileged users, a
-seccomp filter, not Linux) `run` raises `Unavailable` with the reason; demos turn it
-into `Claim.not_checked(..., reason)` and tests skip with it.
+seccomp filter, not Linux) `run` raises `report.HostForbids` with the reason (or
+`report.MissingTool` without iproute2); demos publish their claims *not checked
+here* with it (`report.publish_unmeasured`) and tests skip with it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from snippets.report import (
+    HostForbids,
+    MissingTool,
+    NotMeasurable,
+    check,
+    equals,
+    publish,
+    publish_unmeasured,
+    table,
+)
+
 T = TypeVar("T")
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
@@ -43,12 +55,7 @@ CHILD_EHASH = 1024
 _probe: str | None = None  # cached reason, "" once a namespace was seen to work
 
 
-class Unavailable(RuntimeError):
-    """This host cannot give us a private network namespace; `reason` says why."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+Unavailable = NotMeasurable  # the old name; its callers move to report's names
 
 
 class ChildFailed(RuntimeError):
@@ -97,7 +104,7 @@ def _enter() -> None:
     if libc.unshare(flags) != 0:
         err = ctypes.get_errno()
         kind = "user and network" if uid else "network"
-        raise Unavailable(f"unshare({kind} namespace) failed: {os.strerror(err)}"
+        raise HostForbids(f"unshare({kind} namespace) failed: {os.strerror(err)}"
                           f" ({'unprivileged' if uid else 'as root'})")
     if uid:  # become root inside, the way `unshare -r` does
         Path("/proc/self/setgroups").write_text("deny")
@@ -128,12 +135,12 @@ def _child(write_fd: int, fn, args, kwargs, sysctls, routes) -> None:
             for name, value in (sysctls or {}).items():
                 sysctl(name, value)
             if routes and not shutil.which("ip"):
-                raise Unavailable("iproute2 (`ip`) is not installed: "
+                raise MissingTool("iproute2 (`ip`) is not installed: "
                                   "apt-get install iproute2")
             for route in routes or []:
                 ip(*route.split())
-        except Unavailable as exc:
-            payload = ("unavailable", exc.reason)
+        except NotMeasurable as exc:
+            payload = ("unavailable", exc)
         else:
             payload = ("ok", fn(*args, **kwargs))
     except BaseException:  # noqa: BLE001 - everything goes back to the caller
@@ -152,12 +159,12 @@ def run(fn: Callable[..., T], *args: object, sysctls: dict[str, object] | None =
 
     `sysctls` maps names ("net.ipv4.ip_local_port_range") to values written inside
     first; `routes` are `ip route add` argument strings ("route add unreachable
-    10.99.0.1", "-6 route add prohibit 2001:db8::2"). Raises Unavailable where the
+    10.99.0.1", "-6 route add prohibit 2001:db8::2"). Raises HostForbids where the
     host forbids namespaces, ChildFailed if fn raised, TimeoutError (the child and
     its process group killed) after `timeout` seconds.
     """
     if not sys.platform.startswith("linux"):
-        raise Unavailable(f"network namespaces are Linux only (this is {sys.platform})")
+        raise HostForbids(f"network namespaces are Linux only (this is {sys.platform})")
     sys.stdout.flush(), sys.stderr.flush()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -195,7 +202,7 @@ def run(fn: Callable[..., T], *args: object, sysctls: dict[str, object] | None =
         raise ChildFailed("the namespace child exited without a result")
     kind, value = pickle.loads(b"".join(chunks))
     if kind == "unavailable":
-        raise Unavailable(value)
+        raise value
     if kind == "error":
         raise ChildFailed(value)
     return value
@@ -208,7 +215,7 @@ def unavailable() -> str | None:
         try:
             run(lambda: None, timeout=10)
             _probe = ""
-        except (Unavailable, TimeoutError, ChildFailed) as exc:
+        except (NotMeasurable, TimeoutError, ChildFailed) as exc:
             _probe = getattr(exc, "reason", str(exc))
     return _probe or None
 
@@ -223,30 +230,30 @@ def _self_check() -> dict:
             "lo": "up" if _loopback_flags() & IFF_UP else "down"}
 
 
+LOOPBACK = check("netns-loopback", "loopback is up inside and carries a connection",
+                 equals("up"))
+CONTAINED = check("netns-contained", "a port range and a route set inside leave the "
+                  "host's range unchanged", equals(["40000", "40001", "unchanged"]))
+
+
 def main() -> None:
     """Self-check: a range and a route set inside stay inside; loopback works."""
-    from snippets.report import Claim, publish, table
-
     host = Path("/proc/sys/net/ipv4/ip_local_port_range")
     before = host.read_text().split()
-    statements = ["loopback is up inside and carries a connection",
-                  "a port range and a route set inside leave the host's unchanged"]
     try:
         got = run(_self_check, sysctls={"net.ipv4.ip_local_port_range": "40000 40001"},
                   routes=["route add unreachable 10.99.0.1"])
-    except Unavailable as exc:
-        print(f"not checked here: {exc.reason}")
-        publish([Claim.not_checked(s, exc.reason) for s in statements])
-        return
+    except NotMeasurable as why:
+        return publish_unmeasured([LOOPBACK, CONTAINED], why)
     after = host.read_text().split()
     print(table(["", "inside", "host"],
                 [["ip_local_port_range", " ".join(got["range"].split()),
                   " ".join(after)],
                  ["route to 10.99.0.1", got["routes"].split("\n")[0].strip(), "-"]]))
-    publish([Claim(statements[0], f"lo {got['lo']}", got["lo"] == "up"),
-             Claim(statements[1], f"host range {' '.join(after)} before and after",
-                   got["range"].split() == ["40000", "40001"] and before == after
-                   and "unreachable 10.99.0.1" in got["routes"])])
+    routed = "unreachable 10.99.0.1" in got["routes"]
+    publish([LOOPBACK.of(got["lo"]),
+             CONTAINED.of([*got["range"].split(),
+                           "unchanged" if before == after and routed else "changed"])])
 
 
 if __name__ == "__main__":

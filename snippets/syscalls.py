@@ -5,7 +5,8 @@ from Python (python-ptrace, from PyPI) and, where that package is missing, strac
 log. Both follow every thread and child process, count a call when it returns (so
 exit_group and the waits of threads killed at exit don't count, as in `strace -c`),
 and list the calls made on one file's descriptor (those `strace -y` tags with it).
-Where neither works, count() raises NotMeasured with the reason and the fix.
+Where neither works, count() raises a `report.NotMeasurable` (MissingTool,
+HostForbids) with the reason and the fix.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from snippets.report import HostForbids, MissingTool, NotMeasurable
+
 OPENS = {"open", "openat", "openat2", "creat"}
 ON_FD = {"read", "pread64", "readv", "preadv", "preadv2", "write", "pwrite64",
          "writev", "pwritev", "pwritev2", "close", "fstat", "newfstatat", "statx",
@@ -40,8 +43,7 @@ INSTALL = ("install python-ptrace (`make setup`) or strace "
            "(`apt-get install strace`)")
 
 
-class NotMeasured(Exception):
-    """Counting is impossible here; str() says why and how to fix it."""
+NotMeasured = NotMeasurable  # the old name; its callers move to report's names
 
 
 @dataclass
@@ -102,10 +104,10 @@ def count(argv: list[str], watch: str | None = None, *, method: str | None = Non
     """Run argv to completion under a tracer and return what it asked the kernel."""
     method = method or default_method()
     if method is None:
-        raise NotMeasured(f"no syscall counter on this machine: {INSTALL}")
+        raise MissingTool(f"no syscall counter on this machine: {INSTALL}")
     program = shutil.which(argv[0], path=os.environ.get("PATH"))  # no execvp tries
     if program is None:
-        raise NotMeasured(f"{argv[0]} not found")
+        raise MissingTool(f"{argv[0]} not found")
     argv = [os.path.abspath(program), *argv[1:]]
     watch = os.path.realpath(watch) if watch else None
     env = dict(os.environ) if env is None else env
@@ -191,8 +193,8 @@ def _by_ptrace(argv, watch, timeout, cwd, env) -> Trace:
             live.clear()
             why = os.read(errors_r, 500).decode()
             if why.startswith("PTRACE"):
-                raise NotMeasured(f"ptrace is not allowed here ({FORBIDDERS}): {why}")
-            raise NotMeasured(f"could not start: {why}")
+                raise HostForbids(f"ptrace is not allowed here ({FORBIDDERS}): {why}")
+            raise NotMeasurable(f"could not start: {why}")
         pt.ptrace_setoptions(pid, pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE
                              | pt.PTRACE_O_TRACEFORK | pt.PTRACE_O_TRACEVFORK
                              | pt.PTRACE_O_TRACEEXEC | _EXITKILL)
@@ -256,9 +258,9 @@ def _by_ptrace(argv, watch, timeout, cwd, env) -> Trace:
         failure = os.read(errors_r, 500).decode()
         os.close(errors_r)
     if timed_out:
-        raise NotMeasured(f"{Path(argv[0]).name} did not finish in {timeout:g} s")
+        raise NotMeasurable(f"{Path(argv[0]).name} did not finish in {timeout:g} s")
     if failure:
-        raise NotMeasured(f"could not run {Path(argv[0]).name}: {failure}")
+        raise NotMeasurable(f"could not run {Path(argv[0]).name}: {failure}")
     return trace
 
 
@@ -319,7 +321,7 @@ _RESULT = re.compile(r" = (-?\d+|0x[0-9a-f]+)(?:<(.*)>)?(?: [A-Z]\w* \(.*\))?$")
 def _by_strace(argv, watch, timeout, cwd, env) -> Trace:
     strace = shutil.which("strace")
     if strace is None:
-        raise NotMeasured(f"strace is not installed: {INSTALL}")
+        raise MissingTool(f"strace is not installed: {INSTALL}")
     trace, tag, pending = Trace(argv, "strace"), f"<{watch}>", {}
     with tempfile.TemporaryDirectory() as tmp:
         log, out, err = (Path(tmp, name) for name in ("log", "out", "err"))
@@ -334,13 +336,13 @@ def _by_strace(argv, watch, timeout, cwd, env) -> Trace:
             except subprocess.TimeoutExpired:  # kill strace and its tracees
                 _kill_group(run.pid, wait=5.0)
                 run.wait()
-                raise NotMeasured(f"{Path(argv[0]).name} did not finish in "
+                raise NotMeasurable(f"{Path(argv[0]).name} did not finish in "
                                   f"{timeout:g} s") from None
         text = log.read_text(errors="replace") if log.exists() else ""
         trace.stdout, trace.stderr = out.read_bytes(), err.read_bytes()
     if " execve(" not in text:
         why = trace.stderr.decode(errors="replace").strip().splitlines()[-1:]
-        raise NotMeasured(f"strace could not trace here: {' '.join(why)}")
+        raise HostForbids(f"strace could not trace here: {' '.join(why)}")
     trace.returncode = run.returncode
     for line in text.splitlines():
         match = _LINE.match(line)

@@ -16,46 +16,54 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MKDOCS = [sys.executable, "-m", "mkdocs", "build", "--strict"]
 
-GOOD = '''"""Prints a table, some HTML, and checks one claim."""
+GOOD = '''"""Prints a table, some HTML, and checks one finding."""
 import sys
-from snippets.report import Claim, publish, table
+from snippets.report import equals, finding, publish, table
 from snippets.demo import _helper
+
+ANSWER = finding("answer", "the answer is {bound}", equals(42))
+
 
 def main():
     print(table(["what", "value"], [["answer", _helper.ANSWER]]))
     print("<script>alert('x')</script> ``` done")
     print("a note for the log", file=sys.stderr)
-    publish([Claim("the answer is 42", f"got {_helper.ANSWER}", _helper.ANSWER == 42)])
+    publish([ANSWER.of(_helper.ANSWER)])
 
 if __name__ == "__main__":
     main()
 '''
+PUBLISH = ("from snippets.report import check, equals, publish\n"
+           "publish([check('ran', 'it ran', equals('yes')).of('yes')])\n")
 
 FAULTS = {
     "hang": "import time\ntime.sleep(600)\n",
     "raises": "raise RuntimeError('the snippet broke')\n",
+    "helper_raises": "import snippets.demo._boom\n",
     "exits_early": "import sys\nprint('partial output')\nsys.exit(0)\n",
-    "broken_claim": ("from snippets.report import Claim, publish\n"
-                     "publish([Claim('two is less than one', '2 < 1 is False',\n"
-                     "               2 < 1)])\n"),
+    "broken_claim": ("from snippets.report import below, check, publish\n"
+                     "publish([check('order', 'two is {bound}', below(1)).of(2)])\n"),
     "leaves_child": (
         "import subprocess, sys, pathlib\n"
         "sleeper = [sys.executable, '-c', 'import time; time.sleep(600)']\n"
         "child = subprocess.Popen(sleeper, stdout=subprocess.DEVNULL,\n"
         "                         stderr=subprocess.DEVNULL)\n"
         "pathlib.Path(sys.argv[0]).with_suffix('.pid').write_text(str(child.pid))\n"
-        "from snippets.report import Claim, publish\n"
-        "publish([Claim('started a child', 'yes', True)])\n"),
+        + PUBLISH),
     "not_checked": (
-        "from snippets.report import Claim, publish\n"
-        "publish([Claim('one is one', '1 == 1', True),\n"
-        "         Claim.not_checked('strace sees it', 'strace is not installed')])\n"),
+        "from snippets.report import check, equals, publish\n"
+        "publish([check('one', 'one is one', equals(1)).of(1),\n"
+        "         check('strace', 'strace sees it', equals(1))\n"
+        "         .not_checked('strace is not installed')])\n"),
     "leaves_thread": (
         "import threading, time\n"
-        "threading.Thread(target=time.sleep, args=(600,)).start()\n"
-        "from snippets.report import Claim, publish\n"
-        "publish([Claim('started a thread', 'yes', True)])\n"),
+        "threading.Thread(target=time.sleep, args=(600,)).start()\n" + PUBLISH),
 }
+HELPERS = {"_helper": "ANSWER = 42\n",
+           "_boom": "# a helper that breaks when imported\nraise ValueError('boom')\n",
+           "_sleepy": "import time\n\ndef nap():\n    time.sleep(600)\n"}
+CITES = {"good": "The answer is [](claim:answer).",
+         "other": "The other is [](claim:other)."}
 
 
 def make_project(tmp: Path, pages: dict[str, str], timeout: int = 3) -> Path:
@@ -64,7 +72,8 @@ def make_project(tmp: Path, pages: dict[str, str], timeout: int = 3) -> Path:
     (tmp / "snippets" / "__init__.py").write_text("")
     (tmp / "snippets" / "demo" / "__init__.py").write_text("")
     shutil.copy(ROOT / "snippets" / "report.py", tmp / "snippets" / "report.py")
-    (tmp / "snippets" / "demo" / "_helper.py").write_text("ANSWER = 42\n")
+    for name, code in HELPERS.items():
+        (tmp / "snippets" / "demo" / f"{name}.py").write_text(code)
     (tmp / "snippets" / "demo" / "good.py").write_text(GOOD)
     (tmp / "snippets" / "demo" / "other.py").write_text(GOOD.replace("answer", "other"))
     for name, code in FAULTS.items():
@@ -73,9 +82,12 @@ def make_project(tmp: Path, pages: dict[str, str], timeout: int = 3) -> Path:
         fences = "\n".join(
             f"```snippet\npath: snippets/demo/{s}.py\ntimeout: {timeout}\n```\n"
             for s in snippets.split())
-        (tmp / "docs" / f"{page}.md").write_text(f"# {page}\n\n{fences}")
+        cites = "\n\n".join(CITES[s] for s in snippets.split() if s in CITES)
+        (tmp / "docs" / f"{page}.md").write_text(f"# {page}\n\n{fences}\n{cites}\n")
     (tmp / "mkdocs.yml").write_text(
-        "site_name: fault injection\nstrict: true\nplugins:\n  - snippets-runner\n"
+        "site_name: fault injection\nstrict: true\nplugins:\n  - snippets-runner:\n"
+        "      execute: !ENV [SNIPPETS_EXECUTE, true]\n"
+        "      fresh: !ENV [SNIPPETS_FRESH, false]\n"
         "markdown_extensions:\n  - tables\n  - pymdownx.superfences\n"
         "  - pymdownx.highlight\n")
     return tmp
@@ -97,15 +109,19 @@ def test_good_snippet_renders_output_claims_and_escapes_html(tmp_path):
     page = (tmp_path / "site" / "index.html").read_text()
     assert "$ python -m snippets.demo.good" in re.sub(r"<[^>]+>", "", page)
     assert "&lt;script&gt;alert" in page and "<script>alert" not in page
-    assert "Verified at build" in page and "the answer is 42" in page
+    assert "Verified at build" in page and "the answer is exactly 42" in page
     assert "a note for the log" in result.stderr  # stderr of a good run reaches the log
 
 
 @pytest.mark.parametrize("fault, expected", [
-    ("hang", "timed out after 3 s; its process group was killed"),
-    ("raises", "RuntimeError: the snippet broke"),
+    ("hang", "timed out after 3 s, stuck at snippets/demo/hang.py:2 (in <module>); "
+             "its process group was killed"),
+    ("raises", "raised at snippets/demo/raises.py:1 (in <module>): RuntimeError: "
+               "the snippet broke"),
+    ("helper_raises", "raised at snippets/demo/_boom.py:2 (in <module>): "
+                      "ValueError: boom"),
     ("exits_early", "exited 0 without publishing its claims"),
-    ("broken_claim", "a claim did not hold: two is less than one"),
+    ("broken_claim", "a claim did not hold: two is under 1: measured 2, needs under 1"),
     ("leaves_thread", "timed out after 3 s"),
 ])
 def test_fault_fails_the_build_with_one_clear_message(tmp_path, fault, expected):
@@ -134,8 +150,8 @@ print(os.path.relpath(sys.argv[0]), sys.argv[1:], repr(sys.stdin.read()))
 print(os.getsid(0) == os.getpid(), sys.path[0] == os.getcwd(),
       sys.flags.hash_randomization)
 print(sorted(k for k in os.environ if k.startswith("SNIPPET")), file=sys.stderr)
-from snippets.report import Claim, publish
-publish([Claim("ran", "yes", True)])
+from snippets.report import check, equals, publish
+publish([check("ran", "it ran", equals("yes")).of("yes")])
 """
 
 
@@ -163,8 +179,9 @@ start = time.monotonic()
 time.sleep(0.4)
 with open(os.environ["SPANS"], "a") as spans:
     spans.write(f"{{__spec__.name}} {{start}} {{time.monotonic()}}\\n")
-from snippets.report import Claim, publish
-publish([Claim("slept", "0.4 s", True)])
+from snippets.report import check, equals, publish
+name = __spec__.name.rsplit(".", 1)[1]
+publish([check(name, "it slept", equals("yes")).of("yes")])
 """
 
 
@@ -228,8 +245,9 @@ def _zygotes_in(folder: Path) -> list[int]:
 def test_chdir_in_one_snippet_does_not_leak_into_the_next_page(tmp_path):
     project = make_project(tmp_path, {"a": "chdir", "b": "good"})
     (project / "snippets" / "demo" / "chdir.py").write_text(
-        "import os\nos.chdir('/')\nfrom snippets.report import Claim, publish\n"
-        "publish([Claim('moved to /', os.getcwd(), os.getcwd() == '/')])\n")
+        "import os\nos.chdir('/')\n"
+        "from snippets.report import check, equals, publish\n"
+        "publish([check('moved', 'moved to /', equals('/')).of(os.getcwd())])\n")
     result = build(project)
     assert result.returncode == 0, result.stderr
 
@@ -277,13 +295,22 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("cell, expected", [
-    ("raise ValueError('a broken cell')",
-     "cell 2 (\"raise ValueError('a broken cell')\") raised"),
-    ("import time\ntime.sleep(600)", "cell 2 ('import time') ran longer than 3 s"),
-    ("from snippets.report import Claim, explain\n"
-     "print(explain([Claim('one is two', '1 != 2', False)]))",
-     "cell 2 ('from snippets.report import Claim, explain'): a claim did not hold: "
-     "NOT HELD: one is two"),
+    ("x = 1\nraise ValueError('a broken cell')",
+     "cell 2 ('x = 1') raised at docs/bad.ipynb: cell 2, line 2: "
+     "ValueError: a broken cell"),
+    ("import snippets.demo._boom",
+     "cell 2 ('import snippets.demo._boom') raised at snippets/demo/_boom.py:2: "
+     "ValueError: boom"),
+    ("import time\ntime.sleep(600)",
+     "cell 2 ('import time') ran longer than 3 s, stuck at docs/bad.ipynb: cell 2, "
+     "line 2"),
+    ("from snippets.demo import _sleepy\n_sleepy.nap()",
+     "cell 2 ('from snippets.demo import _sleepy') ran longer than 3 s, stuck at "
+     "snippets/demo/_sleepy.py:4 (in nap)"),
+    ("from snippets.report import below, check, publish\n"
+     "publish([check('order', 'two is {bound}', below(1)).of(2)])",
+     "cell 2 ('from snippets.report import below, check, publish'): a claim did not "
+     "hold: two is under 1: measured 2, needs under 1"),
 ])
 def test_a_failing_notebook_fails_the_build_clearly(tmp_path, cell, expected):
     import nbformat
@@ -295,8 +322,8 @@ def test_a_failing_notebook_fails_the_build_clearly(tmp_path, cell, expected):
     nbformat.write(nb, project / "docs" / "bad.ipynb")
     config = project / "mkdocs.yml"
     config.write_text(config.read_text().replace(
-        "  - snippets-runner\n",
-        "  - snippets-runner:\n      notebook_timeout: 3\n"
+        "      fresh: !ENV [SNIPPETS_FRESH, false]\n",
+        "      fresh: !ENV [SNIPPETS_FRESH, false]\n      notebook_timeout: 3\n"
         "  - mkdocs-jupyter:\n      include: ['*.ipynb']\n      allow_errors: false\n"))
     start = time.monotonic()
     result = build(project)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snippet_runner.plugin import replace_snippet_fences
+from snippet_runner.fences import replace_fences as replace_snippet_fences
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
