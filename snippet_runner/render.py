@@ -182,8 +182,9 @@ def snippet_block(rel: str, source: str, marked: list[int], hide_source: bool,
         if folded:
             shown.folded[folded_key(folded)] = folded
     if run is None:
-        parts.append('!!! note "Not executed"\n    This build ran with '
-                     "`SNIPPETS_EXECUTE=0`, so no output is shown.")
+        parts.append('!!! note "Not executed"\n    This build did not run this '
+                     "page's snippets (`SNIPPETS_EXECUTE=0` or `SNIPPETS_ONLY`), so "
+                     "no output is shown.")
     else:
         parts += [command_block(run.command), "",
                   output_block(run.stdout, "output of that run, measured "

@@ -6,9 +6,10 @@
 It writes the page, the snippet package with one demo, the test file, the nav entry
 under *Episodes*, an entry in the `topics:` list of the snippets-runner plugin, and
 the page's link in the episode table on the home page. The demo measures nothing
-yet, so its one claim is *not checked here*, with the reason "not written yet: ...":
-the build warns, the test skips with that reason, and nothing claims to hold until
-a real measurement replaces it. A scaffold is never mistaken for a finished page.
+yet, so its one finding is *not checked here*, with the reason "not written yet:
+...": the build warns, the test skips with that reason, and nothing claims to hold
+until a real measurement replaces it. The page already cites the finding and the
+test already has its counter-case. A scaffold is never mistaken for a finished page.
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ DEMO = '''"""<One sentence: the claim this demo proves.>"""
 
 from __future__ import annotations
 
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, above, finding, publish, table
 
+# A finding: something about the system that could come out otherwise on another
+# kernel, version or machine, with its bound written once. (A `check(...)` only
+# confirms the demo did what it says.) The page cites it: [](claim:<its id>).
+FIRST = finding("{demo}-first", "<what must hold>: {{bound}}", above(1), unit="x")
 NOT_WRITTEN = ("not written yet: measure something real in "
                "{path}")
 
@@ -36,8 +41,8 @@ def measure() -> dict[str, float]:
 
 
 def claims(result: dict[str, float]) -> list[Claim]:
-    # Replace with Claim(statement, evidence from `result`, held) once measured.
-    return [Claim.not_checked("<what must hold>", NOT_WRITTEN)]
+    # Replace with FIRST.of(<a value measured in `result`>) once measured.
+    return [FIRST.not_checked(NOT_WRITTEN)]
 
 
 def main() -> None:
@@ -54,7 +59,7 @@ TEST = '''"""{title}: each demo's claims hold when its functions run here."""
 
 from __future__ import annotations
 
-from claimcheck import check
+from claimcheck import check, counter_case, refute
 
 from snippets.{package} import {demo}
 
@@ -62,6 +67,13 @@ from snippets.{package} import {demo}
 def test_{demo}_claims_hold():
     # Skips with the reason ("not written yet: ...") while a claim is not checked.
     check({demo}.claims({demo}.measure()))
+
+
+@counter_case("{demo}-first")
+def test_a_system_that_behaves_otherwise_breaks_the_finding():
+    # Feed the finding a plausible result from a system that behaves otherwise and
+    # see it come out not held (here: the bound itself, until claims() measures).
+    refute([{demo}.FIRST.of(0.5)], "{demo}-first")
 '''
 
 PAGE = '''# {title}
@@ -79,8 +91,9 @@ One sentence: what to look at in the listing.
 path: snippets/{package}/{demo}.py
 ```
 
-One sentence: what the output proves. No typed-in numbers: cite a public source
-or let the run print them.
+One sentence: what the output proves, citing the finding that checks it: it
+measured [](claim:{demo}-first). A number from a run is a citation, never typed;
+any other figure links to its public source.
 '''
 
 TOPICS_ANCHOR = re.compile(r"^(?P<indent>[ \t]+)topics:[ \t]*\n", re.MULTILINE)
@@ -139,7 +152,7 @@ def scaffold(slug: str, title: str, demo: str = "demo",
         root / "docs" / "episodes" / f"{slug}.md": PAGE.format(
             title=title, package=package, demo=demo),
         root / "snippets" / package / "__init__.py": f'"""{title}."""\n',
-        root / demo_path: DEMO.format(path=demo_path),
+        root / demo_path: DEMO.format(path=demo_path, demo=demo),
         root / "tests" / f"test_{package}.py": TEST.format(
             title=title, package=package, demo=demo),
     }

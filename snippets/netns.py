@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import multiprocessing
 import os
 import pickle
-import select
 import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import time
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -124,7 +124,7 @@ def _enter() -> None:
         libc.unshare(CLONE_NEWNET)  # if refused, the first namespace serves as well
 
 
-def _child(write_fd: int, fn, args, kwargs, sysctls, routes) -> None:
+def _child(conn, fn, args, kwargs, sysctls, routes) -> None:
     os.setpgid(0, 0)  # our own group: a timeout kills us and what we started
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # never outlive the caller
@@ -149,8 +149,43 @@ def _child(write_fd: int, fn, args, kwargs, sysctls, routes) -> None:
         data = pickle.dumps(payload)
     except Exception:  # noqa: BLE001
         data = pickle.dumps(("error", traceback.format_exc()))
-    with os.fdopen(write_fd, "wb") as pipe:
-        pipe.write(data)
+    conn.send_bytes(data)
+    conn.close()
+
+
+def _threads() -> int:
+    """This process's OS threads (C threads too): what makes fork() unsafe."""
+    try:
+        return int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[17])
+    except (OSError, ValueError, IndexError):
+        return threading.active_count()
+
+
+def _start(fn, args, kwargs, sysctls, routes):
+    """Start the namespace child: (its pid, the end to read its result from, a
+    function that reaps it). A single-threaded caller forks (about a millisecond);
+    a multi-threaded one must not (a lock another thread held stays locked in the
+    child), so it starts a fresh interpreter (multiprocessing's spawn: `fn` must
+    be a module-level function)."""
+    read, write = multiprocessing.Pipe(duplex=False)
+    if _threads() == 1:
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                read.close()
+                _child(write, fn, args, kwargs, sysctls, routes)
+            except BaseException:  # noqa: BLE001
+                code = 1
+            finally:
+                os._exit(code)
+        write.close()
+        return pid, read, lambda: os.waitpid(pid, 0)
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_child, args=(write, fn, args, kwargs, sysctls, routes), daemon=True)
+    proc.start()
+    write.close()
+    return proc.pid, read, proc.join
 
 
 def run(fn: Callable[..., T], *args: object, sysctls: dict[str, object] | None = None,
@@ -166,38 +201,25 @@ def run(fn: Callable[..., T], *args: object, sysctls: dict[str, object] | None =
     if not sys.platform.startswith("linux"):
         raise HostForbids(f"network namespaces are Linux only (this is {sys.platform})")
     sys.stdout.flush(), sys.stderr.flush()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.close(read_fd)
-            _child(write_fd, fn, args, kwargs, sysctls, routes)
-        except BaseException:  # noqa: BLE001
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    chunks, deadline = [], time.monotonic() + timeout
+    pid, conn, reap = _start(fn, args, kwargs, sysctls, routes)
+    chunks = []
     try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([pipe], [], [], left)[0]:
-                    raise TimeoutError(f"namespace child still running after "
-                                       f"{timeout} s: killed")
-                chunk = os.read(pipe.fileno(), 1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+        if not conn.poll(timeout):
+            raise TimeoutError(f"namespace child still running after {timeout} s: "
+                               "killed")
+        try:
+            chunks.append(conn.recv_bytes())
+        except EOFError:
+            pass
     finally:
+        conn.close()
         for target in (lambda: os.killpg(pid, signal.SIGKILL),
                        lambda: os.kill(pid, signal.SIGKILL)):
             try:
                 target()
             except ProcessLookupError:
                 pass
-        os.waitpid(pid, 0)
+        reap()
     if not chunks:
         raise ChildFailed("the namespace child exited without a result")
     kind, value = pickle.loads(b"".join(chunks))
@@ -208,12 +230,16 @@ def run(fn: Callable[..., T], *args: object, sysctls: dict[str, object] | None =
     return value
 
 
+def _nothing() -> None:
+    return None
+
+
 def unavailable() -> str | None:
     """Why this host cannot run namespaces (None if it can); probed once."""
     global _probe
     if _probe is None:
         try:
-            run(lambda: None, timeout=10)
+            run(_nothing, timeout=10)
             _probe = ""
         except (NotMeasurable, TimeoutError, ChildFailed) as exc:
             _probe = getattr(exc, "reason", str(exc))

@@ -1,7 +1,9 @@
-"""The three verdicts and the shared timing rule behave as documented."""
+"""Claims: built from a measured value and a bound, three verdicts, two kinds, the
+shared timing rule, and a counter-case for every finding the site publishes."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -11,38 +13,102 @@ import time
 from pathlib import Path
 
 import pytest
+from claimcheck import COUNTER_CASES, counter_case, episode_of, refute
 
 from snippets import measure
 from snippets.measure import check_timing, parallelism, watch_load
-from snippets.report import Claim, explain, failed, unchecked
+from snippets.report import (
+    Claim,
+    Verdict,
+    above,
+    ascending,
+    at_least,
+    at_most,
+    below,
+    between,
+    check,
+    descending,
+    equals,
+    explain,
+    failed,
+    finding,
+    one_of,
+    unchecked,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = finding("fast", "a thing takes {bound}", below(0.3), unit="x", timing=True)
+COUNT = check("count", "the demo made {bound} calls", equals(4))
 
 
-def test_three_verdicts_read_and_print_distinctly():
-    claims = [Claim("a", "1", True), Claim("b", "2", False),
-              Claim.not_checked("c", "no strace here")]
-    assert [c.verdict for c in claims] == ["held", "not held", "not checked here"]
-    assert failed(claims) == [claims[1]] and unchecked(claims) == [claims[2]]
-    lines = explain(claims).splitlines()
-    assert lines[0].startswith("held: a")
-    assert lines[1].startswith("NOT HELD: b")
-    assert lines[2] == "not checked here: c (-; no strace here)"
+def test_a_verdict_comes_from_the_measured_value_and_the_bound():
+    assert FAST.of(0.1).verdict is Verdict.HELD
+    assert FAST.of(0.5).verdict is Verdict.NOT_HELD
+    gone = FAST.not_checked("no strace here")
+    assert gone.verdict is Verdict.NOT_CHECKED and gone.reason == "no strace here"
+    assert failed([FAST.of(0.5), gone]) == [FAST.of(0.5)]
+    assert unchecked([FAST.of(0.1), gone]) == [gone]
+
+
+def test_a_literal_bool_is_refused():
+    with pytest.raises(TypeError, match="not from a bool"):
+        FAST.of(True)
+
+
+@pytest.mark.parametrize("bound, inside, outside", [
+    (above(1.4), 1.5, 1.4), (below(0.3), 0.29, 0.3), (at_least(4), 4, 3),
+    (at_most(4), 4, 5), (between(0.5, 2), 0.5, 2.1), (equals([1, 2]), [1, 2], [2, 1]),
+    (one_of("EINVAL", "EACCES"), "EACCES", "EPERM"), (descending(), [3, 2, 1],
+                                                      [3, 3, 1]),
+    (ascending(), [1, 2, 3], [1, 3, 2]),
+])
+def test_each_bound_holds_inside_and_not_outside(bound, inside, outside):
+    assert bound.holds(inside) and not bound.holds(outside)
+
+
+def test_the_bound_is_written_once_and_read_back_in_words_and_evidence():
+    claim = FAST.of(0.0604)
+    assert claim.statement == "a thing takes under 0.3x"
+    assert claim.evidence == "0.0604x, needs under 0.3x"
+    assert claim.margin == pytest.approx((0.3 - 0.0604) / 0.3)
+    assert COUNT.of(4).margin is None  # an exact bound: no near miss
+
+
+def test_claims_go_through_json_unchanged():
+    for claim in (FAST.of(0.1, detail="median of 3"), COUNT.of(3),
+                  FAST.not_checked("busy")):
+        again = Claim.from_json(json.loads(json.dumps(claim.to_json())))
+        assert again == claim and again.verdict == claim.verdict
+
+
+def test_three_verdicts_print_distinctly_and_a_shared_reason_once():
+    lines = explain([FAST.of(0.1), COUNT.of(3), FAST.not_checked("no strace"),
+                     COUNT.not_checked("no strace")]).splitlines()
+    assert lines[0].startswith("held: a thing takes under 0.3x (0.1x")
+    assert lines[1].startswith("NOT HELD: the demo made exactly 4 calls (3,")
+    assert lines[2:] == ["not checked here: a thing takes under 0.3x",
+                         "not checked here: the demo made exactly 4 calls",
+                         "  because no strace"]
 
 
 def test_publish_exits_1_only_for_a_claim_not_held(tmp_path):
-    code = ("from snippets.report import Claim, publish\n"
-            "publish([Claim.not_checked('x', 'tool missing'), Claim('y', '1', {})])")
-    for held, status in ((True, 0), (False, 1)):
-        env = {"SNIPPET_OUTPUT_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-        run = subprocess.run([sys.executable, "-c", code.format(held)], env=env,
+    code = ("from snippets.report import check, equals, publish\n"
+            "c = check('one', 'one is {{bound}}', equals(1))\n"
+            "publish([c.not_checked('tool missing'), check('y', 'y', equals(1))"
+            ".of({})])")
+    for value, status in ((1, 0), (2, 1)):
+        env = {"SNIPPET_OUTPUT_DIR": str(tmp_path / str(value)), "PATH": "/usr/bin",
+               "PYTHONPATH": str(ROOT)}
+        run = subprocess.run([sys.executable, "-c", code.format(value)], env=env,
                              capture_output=True, text=True, timeout=30)
         assert run.returncode == status, run.stderr
-        data = json.loads((tmp_path / "claims.json").read_text())
+        data = json.loads((tmp_path / str(value) / "claims.json").read_text())
         assert [c["verdict"] for c in data] == [
-            "not checked here", "held" if held else "not held"]
+            "not checked here", "held" if status == 0 else "not held"]
 
 
 def _timing_claim(ok: bool) -> list[Claim]:
-    return [Claim("fast enough", "x", ok, timing=True), Claim("count", "4", True)]
+    return [FAST.of(0.1 if ok else 0.5), COUNT.of(4)]
 
 
 def test_check_timing_retries_a_failing_timing_claim_then_stops():
@@ -56,7 +122,7 @@ def test_a_timing_failure_on_a_quiet_machine_stays_not_held(monkeypatch):
     monkeypatch.setattr(measure.Load, "busy", property(lambda self: False))
     checked = check_timing(lambda: 0, lambda _: _timing_claim(False), attempts=2)
     assert checked.attempts == 2
-    assert [c.verdict for c in checked.claims] == ["not held", "held"]
+    assert [c.verdict.word for c in checked.claims] == ["not held", "held"]
 
 
 def test_a_timing_failure_on_a_busy_machine_is_not_checked_with_the_reason(
@@ -66,14 +132,43 @@ def test_a_timing_failure_on_a_busy_machine_is_not_checked_with_the_reason(
                         lambda self, *a: setattr(self.load, "others", 1.0))
     checked = check_timing(lambda: 0, lambda _: _timing_claim(False), attempts=2)
     first = checked.claims[0]
-    assert first.verdict == "not checked here" and "machine busy" in first.reason
+    assert first.verdict is Verdict.NOT_CHECKED and "machine busy" in first.reason
     assert "1.0 of" in first.reason
 
 
 def test_exact_counts_are_never_excused_by_a_busy_machine(monkeypatch):
     monkeypatch.setattr(measure.Load, "busy", property(lambda self: True))
-    checked = check_timing(lambda: 0, lambda _: [Claim("count is 4", "3", False)])
+    checked = check_timing(lambda: 0, lambda _: [COUNT.of(3)])
     assert checked.attempts == 1 and failed(checked.claims)
+
+
+@counter_case("fast")
+def test_a_counter_case_must_refute_what_it_declares():
+    refute([FAST.of(0.9)], "fast")
+
+
+def test_a_declared_counter_case_that_does_not_refute_fails():
+    @counter_case("fast")
+    def lazy():
+        pass
+    with pytest.raises(AssertionError, match="declared but never refuted"):
+        lazy()
+    with pytest.raises(AssertionError, match="came out held"):
+        refute([FAST.of(0.1)], "fast")
+
+
+def test_every_finding_the_site_publishes_has_a_counter_case(site):
+    """The meta-test: a finding whose test never fed it a result from a system that
+    behaves otherwise could be one that cannot fail."""
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        importlib.import_module(path.stem)  # each registers its counter-cases
+    published = json.loads((site / "claims.json").read_text())["claims"]
+    findings = {(c["module"].split(".")[1], c["id"]) for c in published
+                if c["kind"] == "finding" and c["module"].count(".") >= 2}
+    missing = sorted(findings - set(COUNTER_CASES))
+    assert not missing, ("findings with no counter-case (a test decorated "
+                         f"@counter_case(id) in tests/test_<episode>.py): {missing}")
+    assert episode_of("test_threads") == "threads"
 
 
 def _cpu_of(pid: int) -> float:

@@ -3,6 +3,7 @@ contained, within its timeout, and nothing is left running."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -402,3 +403,70 @@ def test_a_snippet_whose_zygote_dies_fails_and_is_not_run_twice(tmp_path,
     with pytest.raises(runner.SnippetFailure, match="it was not run again"):
         runner.execute(project, "snippets/demo/orphan.py", 30)
     assert (tmp_path / "ran.log").read_text() == "ran\n"
+
+
+def test_a_citation_of_an_unknown_id_fails_naming_the_page_and_the_id(tmp_path):
+    project = make_project(tmp_path, {"index": "good"})
+    page = project / "docs" / "index.md"
+    page.write_text(page.read_text() + "\nAnd [](claim:no-such-claim).\n")
+    result = build(project)
+    assert result.returncode == 1
+    assert "docs/index.md: cites claim 'no-such-claim'" in result.stderr
+
+
+def test_a_finding_no_sentence_cites_fails_the_build(tmp_path):
+    project = make_project(tmp_path, {"index": "good"})
+    page = project / "docs" / "index.md"
+    page.write_text(page.read_text().replace(CITES["good"], ""))
+    result = build(project)
+    assert result.returncode == 1
+    assert "docs/index.md: no sentence cites the finding(s) answer" in result.stderr
+
+
+def test_a_citation_shows_the_live_value_and_links_both_ways(tmp_path):
+    project = make_project(tmp_path, {"index": "good"})
+    result = build(project)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert re.search(r'<a class="claim-cite claim-cite-held" id="cite-answer-1" '
+                     r'href="#claim-answer"[^>]*>42<', page)
+    assert '<tr id="claim-answer">' in page and 'href="#cite-answer-1"' in page
+    published = json.loads((tmp_path / "site" / "claims.json").read_text())
+    claim = published["claims"][0]
+    assert {k: claim[k] for k in ("id", "page", "snippet", "kind", "measured",
+                                  "verdict", "citations")} == {
+        "id": "answer", "page": "index.md", "snippet": "snippets/demo/good.py",
+        "kind": "finding", "measured": 42, "verdict": "held", "citations": 1}
+    assert claim["bound"] == {"op": "equals", "value": 42} and claim["measured_at"]
+    assert set(published["environment"]) >= {"python", "kernel", "cores"}
+
+
+def test_cache_entries_no_source_reaches_are_pruned_after_a_build(tmp_path):
+    project = make_project(tmp_path, {"index": "good other"})
+    assert build(project).returncode == 0
+    entries = list((project / ".cache" / "snippets").rglob("*.json"))
+    assert len(entries) == 2
+    other = project / "snippets" / "demo" / "other.py"
+    other.write_text(other.read_text() + "\n# an edit\n")
+    assert build(project).returncode == 0
+    after = list((project / ".cache" / "snippets").rglob("*.json"))
+    assert len(after) == 2 and set(after) != set(entries)
+    stale = project / ".cache" / "snippets" / "0123456789ab"  # another Python's
+    stale.mkdir()
+    (stale / "x.json").write_text("{}")
+    old = time.time() - 40 * 86400
+    os.utime(stale / "x.json", (old, old))
+    os.utime(stale, (old, old))
+    assert build(project).returncode == 0
+    assert not stale.exists()
+
+
+def test_only_runs_the_pages_it_names(tmp_path):
+    project = make_project(tmp_path, {"a": "good", "b": "other"})
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text().replace(
+        "      fresh:", "      only: !ENV [SNIPPETS_ONLY, \"\"]\n      fresh:"))
+    result = build(project, SNIPPETS_ONLY="a")
+    assert result.returncode == 0, result.stderr
+    assert ran(result) == ["snippets/demo/good.py"]
+    assert "Not executed" in (project / "site" / "b" / "index.html").read_text()

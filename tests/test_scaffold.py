@@ -51,7 +51,7 @@ def test_scaffold_writes_page_package_test_nav_topics_and_home_link(project):
                            "*The Backend Engineering Show* · episode of ")
     assert "path: snippets/ephemeral_ports/exhaust.py" in page
     demo = (project / "snippets" / "ephemeral_ports" / "exhaust.py").read_text()
-    assert 'Claim.not_checked("<what must hold>", NOT_WRITTEN)' in demo
+    assert "return [FIRST.not_checked(NOT_WRITTEN)]" in demo
     assert "raise NotImplementedError" not in demo  # it runs, and says why unchecked
     assert max(len(line) for line in demo.splitlines()) <= 88
     test = (project / "tests" / "test_ephemeral_ports.py").read_text()
@@ -164,7 +164,7 @@ def test_a_scaffolded_page_tests_green_and_builds_strict(tmp_path):
         cwd=copy, env=_env(), capture_output=True, text=True, timeout=240)
     summary = tests.stdout + tests.stderr
     assert tests.returncode == 0, summary[-3000:]
-    assert re.search(r"\b2 passed, 1 skipped\b", summary), summary[-3000:]
+    assert re.search(r"\b3 passed, 1 skipped\b", summary), summary[-3000:]
     assert ("not written yet: measure something real in "
             f"snippets/{package}/demo.py") in summary
 
