@@ -137,6 +137,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
                     f"{', '.join(missing)}: cite each with [](claim:<id>)")
         except page_claims.CitationError as error:
             raise PluginError(str(error)) from None
+        serve.MEMORY.citations[src] = {i: p.citations for i, p in claims.claims.items()}
         if not claims.claims:
             return html
         table = page_claims.verified(claims, self._stamp(src, page.url))
@@ -199,6 +200,10 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         build = self.build
         build.finish()
         if self.config.execute:
+            for src, page in build.pages.items():  # pages a dirty rebuild skipped
+                for cid, count in serve.MEMORY.citations.get(src, {}).items():
+                    if cid in page.claims and not page.claims[cid].citations:
+                        page.claims[cid].citations = count
             Path(config.site_dir, "claims.json").write_text(
                 site_pages.claims_json(build.pages, self.urls), encoding="utf-8")
         if not serve.MEMORY.dirty and not self.config.only:  # every listing known

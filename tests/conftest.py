@@ -28,4 +28,14 @@ def site(tmp_path_factory) -> Path:
         cwd=ROOT, capture_output=True, text=True, timeout=1200,
         env=dict(os.environ, SNIPPETS_FRESH="1", NO_MKDOCS_2_WARNING="1"))
     assert result.returncode == 0, result.stderr[-4000:]
+    (out.parent / f"{out.name}.log").write_text(result.stderr)
     return out
+
+
+@pytest.fixture(scope="session")
+def build_log(site) -> str:
+    """What the session's build printed (stderr: MkDocs logs there)."""
+    log = site.parent / f"{site.name}.log"
+    if not log.is_file():
+        pytest.skip("TEST_SITE_DIR reuses a site built elsewhere: no log")
+    return log.read_text()

@@ -106,3 +106,25 @@ def test_notebook_ran_in_this_build_with_no_claim_broken(site, notebook):
 def test_the_build_reports_own_headings_are_in_its_contents(site):
     html = (site / "build-report" / "index.html").read_text()
     assert '<a href="#build-speed" class="md-nav__link">' in html
+
+
+def test_the_build_log_warns_only_of_claims_not_checked_here(build_log):
+    """No warning but *not checked here* (a busy machine, a missing tool): in
+    particular no notebook kernel listening on TCP, which any local user could reach."""
+    warnings = [line for line in build_log.splitlines()
+                if "WARNING" in line and "not checked here:" not in line]
+    assert not warnings, "\n".join(warnings)
+    assert "over TCP" not in build_log
+
+
+@pytest.mark.parametrize("ran, total, expected", [
+    (3, 3, "This build ran all 3 snippets and notebooks."),
+    (0, 3, ("This build ran none of the 3 snippets and notebooks: it reused the "
+            "cached result of each.")),
+    (1, 3, ("This build ran 1 of the 3 snippets and notebooks and reused the cached "
+            "results of the other 2.")),
+])
+def test_the_build_report_reads_right_for_every_count(ran, total, expected):
+    from snippet_runner.site_pages import _ran_sentence
+
+    assert _ran_sentence(ran, total) == expected
