@@ -186,13 +186,11 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
 STYLE = re.compile(r"<style[^>]*>(?P<css>.*?)</style>", re.DOTALL)
 
 
-def externalize_styles(html_text: str, page_url: str, site_dir: Path,
+def externalize_styles(html_text: str, site_dir: Path, href,
                        min_size: int = 2000) -> str:
     """Move big inline <style> blocks (mkdocs-jupyter inlines ~590 KB of JupyterLab
-    CSS into every notebook page) into one shared, cacheable stylesheet."""
-    up = "../" * page_url.rstrip("/").count("/") + ("../" if page_url.endswith("/")
-                                                     else "")
-
+    CSS into every notebook page) into one shared, cacheable stylesheet; `href`
+    turns its path in the site into a URL relative to the page."""
     def move(match: re.Match) -> str:
         css = match["css"]
         if len(css) < min_size:
@@ -203,6 +201,6 @@ def externalize_styles(html_text: str, page_url: str, site_dir: Path,
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(css, encoding="utf-8")
-        return f'<link rel="stylesheet" href="{up}{name}">'
+        return f'<link rel="stylesheet" href="{href(name)}">'
 
     return STYLE.sub(move, html_text)

@@ -191,7 +191,8 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
 
     def on_post_page(self, output, page, config):
         if page.file.src_uri.endswith(".ipynb"):
-            output = externalize_styles(output, page.url, Path(config.site_dir))
+            output = externalize_styles(output, Path(config.site_dir),
+                                        lambda path: get_relative_url(path, page.url))
         return render.FOLDED.sub(lambda m: serve.MEMORY.folded(
             m["key"], self.build.folded[m["key"]], config, self.root / FOLDED_DIR,
             self.build.folded_used), output)
