@@ -152,7 +152,11 @@ class Bound:
                 "at least": measured >= v, "at most": measured <= v}[op]
 
     def words(self, unit: str = "", fmt: str = "") -> str:
-        """The bound as a statement says it: "over 1.4x", "between 0.5 and 2"."""
+        """The bound as a statement says it: "over 1.4x", "between 0.5 and 2".
+        (`fmt` is the measured value's format: a bound is shown as written, except
+        as a percentage when the value is.)"""
+        fmt = fmt if fmt.endswith("%") else ""
+
         def show(x):
             return with_unit(number(x, fmt), unit)
         if self.op in ("descending", "ascending"):
@@ -195,7 +199,12 @@ class Bound:
 
 
 def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    """As JSON gives it back: tuples as lists, all the way down."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def above(x: float) -> Bound:
@@ -354,7 +363,12 @@ class Expectation:
 
 
 def _caller_module() -> str:
-    return sys._getframe(2).f_globals.get("__name__", "")
+    """The declaring module's real name (run with -m, it is `__main__`)."""
+    found = sys._getframe(2).f_globals
+    spec = found.get("__spec__")
+    if found.get("__name__") == "__main__" and spec is not None:
+        return spec.name
+    return found.get("__name__", "")
 
 
 def finding(id: str, statement: str, bound: Bound, *, unit: str = "", fmt: str = "",
