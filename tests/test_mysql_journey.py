@@ -4,7 +4,6 @@ many-tables restart, callgrind's counts and the per-statement model."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import claimcheck
 import pytest
+from claimcheck import counter_case, refute
 
 from snippets.mysql_journey import (
     _mariadb,
@@ -24,6 +24,7 @@ from snippets.mysql_journey import (
     sysbench_runs,
     version_gate,
 )
+from snippets.report import NotMeasurable
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -50,8 +51,10 @@ def our_servers() -> list[str]:
 
 @pytest.fixture
 def mariadb():
-    if reason := _mariadb.missing():
-        unavailable(reason)
+    try:
+        _mariadb.require()
+    except NotMeasurable as why:
+        unavailable(why.reason)
     before = server_dirs()
     yield
     assert server_dirs() == before, "a data dir was left behind"
@@ -80,26 +83,40 @@ def test_the_version_gate(text, ok, says):
     assert says in verdict.advice
 
 
-def test_the_gate_demo_flags_exactly_the_affected_releases():
+def test_the_gate_demo_judges_its_examples_as_expected():
     claimcheck.check(version_gate.claims(version_gate.measure()))
-    assert sorted(version_gate.AFFECTED) == [(8, 0, 38), (8, 4, 1), (9, 0, 0)]
 
 
 def test_sysbench_runs_medians_and_the_cold_first_run(mariadb):
-    runs = claimcheck.check_timed(sysbench_runs)
-    for name, events in sysbench_runs.EVENTS.items():
-        assert len(runs[name]) == sysbench_runs.ROUNDS
-        assert {(r.queries, r.events, r.errors) for r in runs[name]} == {
-            (events, events, 0)}
-    assert runs["point"][0].pages_read > 0  # the first run started cold
+    claimcheck.check_timed(sysbench_runs)
+
+
+def sysbench_run(qps, pages=0):
+    return sysbench_runs.Run(qps, queries=2000, events=2000, errors=0,
+                             pages_read=pages)
+
+
+@counter_case("cold-first-run", "point-vs-range")
+def test_a_warm_start_and_a_slow_point_select_break_the_sysbench_findings():
+    # MySQL's default innodb_buffer_pool_load_at_startup=ON: the first run finds its
+    # pages already loaded, and every run reads a few more; a build whose point
+    # select costs as much as a 100-row range scan
+    runs = {"point": [sysbench_run(15_000, pages=3) for _ in range(5)],
+            "range": [sysbench_run(16_000, pages=3) for _ in range(5)]}
+    refute(sysbench_runs.claims(runs), "cold-first-run", "point-vs-range")
 
 
 def test_a_restart_with_many_tables_reads_every_table(mariadb):
-    result = many_tables.measure(tables=120)
-    claimcheck.check(many_tables.claims(result))
-    assert (result.files_before, result.listed_after, result.rows_after) == (
-        120, 120, 120)
-    assert result.checksum_after == 120 * 121 // 2
+    claimcheck.check(many_tables.claims(many_tables.measure(tables=120)))
+
+
+@counter_case("restart-lists-tables", "restart-reads-tables")
+def test_a_server_that_loses_tables_at_restart_breaks_the_restart_findings():
+    # a server that comes back with part of its data dictionary, and a table whose
+    # row no longer holds what was written
+    lost = many_tables.Restart("MySQL 8.0.38", 400, files_before=400,
+                               shutdown_status=0, listed_after=357, right_after=399)
+    refute(many_tables.claims(lost), "restart-lists-tables", "restart-reads-tables")
 
 
 def test_a_killed_demo_leaves_no_server_behind(mariadb):
@@ -127,22 +144,47 @@ def test_a_killed_demo_leaves_no_server_behind(mariadb):
 
 
 def test_callgrind_counts_are_exact_and_the_newer_sqlite_runs_less_code():
-    missing = [t for t in ("valgrind", "callgrind_annotate") if not shutil.which(t)]
-    if missing:
-        unavailable(f"{' and '.join(missing)} not installed")
-    counts = instructions.measure()
+    try:
+        counts = instructions.measure()
+    except NotMeasurable as why:
+        unavailable(why.reason)
     claimcheck.check(instructions.claims(counts))
-    for count in counts.values():
-        assert len(count.step) == instructions.PHASES - 1
-        assert len(set(count.step)) == 1
+
+
+@counter_case("callgrind-exact", "newer-sqlite-fewer", "sqlite-share")
+def test_counts_that_drift_and_a_heavier_sqlite_break_the_callgrind_findings():
+    # a build whose warm phases differ (a cache that still fills), whose newer SQLite
+    # runs more code per query, and which spends most of a query inside SQLite
+    N = instructions.N
+    counts = {"sqlite3": instructions.Count("3.40.1", [5_000 * N, 5_040 * N],
+                                            [8_000 * N, 8_040 * N]),
+              "apsw": instructions.Count("3.54.1", [5_500 * N] * 2, [8_500 * N] * 2)}
+    refute(instructions.claims(counts), "callgrind-exact", "newer-sqlite-fewer",
+           "sqlite-share")
 
 
 def test_the_qps_ratio_is_timed_in_interleaved_rounds():
-    ratios = claimcheck.check_timed(qps_ratio)
-    assert len(ratios) == qps_ratio.ROUNDS and all(r > 0 for r in ratios)
+    try:
+        claimcheck.check_timed(qps_ratio)
+    except NotMeasurable as why:
+        unavailable(why.reason)
+
+
+@counter_case("qps-within-2x")
+def test_a_build_far_slower_breaks_the_qps_finding():
+    # the newer SQLite built with assertions on (SQLITE_DEBUG): a fraction of the QPS
+    slow = qps_ratio.Ratios({"sqlite3": "3.40.1", "apsw": "3.54.1"}, [0.3] * 7)
+    refute(qps_ratio.claims(slow), "qps-within-2x")
 
 
 def test_reparsing_hurts_point_selects_more_than_long_scans():
-    relative = claimcheck.check_timed(per_statement)
-    assert set(relative.ratios) == set(per_statement.WORKLOADS)
-    assert all(len(v) == 7 for v in relative.ratios.values())
+    claimcheck.check_timed(per_statement)
+
+
+@counter_case("reparse-short-vs-long", "reparse-long-scan")
+def test_a_parser_that_costs_per_row_breaks_the_model_findings():
+    # a regression in the per-row work of the executor, not per statement: short and
+    # long queries lose alike
+    alike = per_statement.Relative({name: [0.5] * 7
+                                    for name in per_statement.WORKLOADS})
+    refute(per_statement.claims(alike), "reparse-short-vs-long", "reparse-long-scan")

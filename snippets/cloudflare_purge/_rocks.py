@@ -1,34 +1,40 @@
 """RocksDB (rocksdict from PyPI) opened the same way by every demo of this episode:
 raw bytes, no compression (so bytes written are the bytes we gave it) and
-statistics on, whose tickers are exact counters."""
+statistics on, whose tickers are exact counters. rocksdict is imported when a demo
+opens a database, so a Python without it says what to install instead."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING
 
-from rocksdict import DBCompressionType, Options, Rdict, WriteOptions
+from snippets.report import need
 
-TICKERS = ("bytes.written", "wal.bytes", "wal.synced", "flush.write.bytes",
-           "compact.write.bytes", "number.iter.skip")
+if TYPE_CHECKING:
+    from rocksdict import Options, Rdict
+
+TICKERS = ("wal.bytes", "wal.synced", "flush.write.bytes", "compact.write.bytes",
+           "number.iter.skip")
 
 
 @contextlib.contextmanager
 def rocksdb(path: Path, sync: bool = False, auto_compact: bool = True,
             memtable: int | None = None) -> Iterator[tuple[Rdict, Options]]:
     """A database at path, closed on the way out (the caller owns the folder)."""
-    opts = Options(raw_mode=True)
+    rd = need("rocksdict")
+    opts = rd.Options(raw_mode=True)
     opts.create_if_missing(True)
     opts.enable_statistics()
-    opts.set_compression_type(DBCompressionType.none())
+    opts.set_compression_type(rd.DBCompressionType.none())
     opts.set_disable_auto_compactions(not auto_compact)
     if memtable:
         opts.set_write_buffer_size(memtable)
-    db = Rdict(str(path), opts)
+    db = rd.Rdict(str(path), opts)
     try:
         if sync:  # one durable commit per write: fsync the WAL on every put
-            writes = WriteOptions()
+            writes = rd.WriteOptions()
             writes.sync = True
             db.set_write_options(writes)
         yield db, opts
@@ -45,6 +51,11 @@ def tickers(opts: Options) -> dict[str, int]:
         if short in TICKERS:
             found[short] = int(rest)
     return found
+
+
+def log_bytes(path: Path) -> int:
+    """Bytes in the database's write-ahead log files, as the file system sees them."""
+    return sum(f.stat().st_size for f in path.glob("*.log"))
 
 
 def disk_bytes(db: Rdict) -> int:

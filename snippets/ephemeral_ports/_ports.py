@@ -7,20 +7,39 @@ import contextlib
 import errno
 import os
 import socket
+import struct
 import time
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from snippets import netns
-from snippets.report import Claim
 
+T = TypeVar("T")
 LOW, HIGH = 40000, 40003  # even-sized: connect() prefers even ports (Linux >= 4.2)
 RANGE = f"{LOW} {HIGH}"
 SIZE = HIGH - LOW + 1
+RESET = struct.pack("ii", 1, 0)  # SO_LINGER {on, 0 s}: close() sends RST, no TIME_WAIT
 STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
           "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK",
           "0A": "LISTEN", "0B": "CLOSING"}
 Sock = namedtuple("Sock", "local_port remote_port state timer_seconds")
+Filled = namedtuple("Filled", "ports ended_by")  # source ports got, the errno after
+
+
+def in_namespace(fn: Callable[..., T], *args: object, ports: str | None = RANGE,
+                 sysctls: dict | None = None) -> T:
+    """fn(*args) in a fresh namespace with the port range `ports` (None: the
+    kernel's default) and `sysctls`. Where the host cannot make one, netns raises
+    report.NotMeasurable (HostForbids, MissingTool) with the reason."""
+    wanted = {"net.ipv4.ip_local_port_range": ports} if ports else {}
+    return netns.run(fn, *args, sysctls=wanted | (sysctls or {}))
+
+
+def each_in_namespace(fn: Callable[..., T], cases: dict[str, tuple],
+                      **how: object) -> dict[str, T]:
+    """fn(*args) for each named case, each in a namespace of its own."""
+    return {name: in_namespace(fn, *args, **how) for name, args in cases.items()}
 
 
 def sockets() -> list[Sock]:
@@ -65,15 +84,30 @@ def connect(dest: tuple[str, int], keep: list[socket.socket],
     return s.getsockname()[1]
 
 
-def fill(dest: tuple[str, int], keep: list[socket.socket], **how) -> tuple[list, str]:
-    """Connect until the first failure: (source ports got, the errno that ended it)."""
+def fill(dest: tuple[str, int], keep: list[socket.socket], **how) -> Filled:
+    """Connect until the first failure: the source ports got, the errno after them."""
     ports: list[int] = []
     for _ in range(4 * SIZE):  # bounded: never more tries than the range could give
         got = connect(dest, keep, **how)
         if isinstance(got, str):
-            return ports, got
+            return Filled(ports, got)
         ports.append(got)
-    return ports, "no failure"
+    return Filled(ports, "no failure")
+
+
+def pairs(srv: socket.socket, dest: tuple[str, int]) -> tuple[list, list]:
+    """Connect to `dest` until the range runs out: (client sockets, server sockets)."""
+    clients: list[socket.socket] = []
+    fill(dest, clients)
+    return clients, [srv.accept()[0] for _ in clients]
+
+
+def close(socks: Iterable[socket.socket], reset: bool = False) -> None:
+    """Close each socket; with `reset`, by a reset (SO_LINGER {1, 0}) instead of FIN."""
+    for s in socks:
+        if reset:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
+        s.close()
 
 
 @contextlib.contextmanager
@@ -82,19 +116,3 @@ def listeners(*addresses: tuple[str, int], backlog: int = 64):
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(socket.create_server(a, backlog=backlog))
                for a in addresses]
-
-
-def in_namespace(fn: Callable, *args, sysctls: dict | None = None,
-                 tiny: bool = True, **kwargs):
-    """(fn's result, None) run in a fresh namespace with the tiny range (unless
-    `tiny` is false), or (None, the reason) where the host forbids namespaces."""
-    wanted = {"net.ipv4.ip_local_port_range": RANGE} if tiny else {}
-    wanted.update(sysctls or {})
-    try:
-        return netns.run(fn, *args, sysctls=wanted, **kwargs), None
-    except netns.Unavailable as exc:
-        return None, f"not checked here: {exc.reason}"
-
-
-def unchecked(statements: list[str], reason: str) -> list[Claim]:
-    return [Claim.not_checked(s, reason) for s in statements]

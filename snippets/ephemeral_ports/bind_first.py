@@ -5,80 +5,78 @@ to connect() and gets it again per destination. A port-0 listener takes one too.
 from __future__ import annotations
 
 import socket
-import struct
+from dataclasses import dataclass
 
-from snippets.ephemeral_ports._ports import (
-    HIGH,
-    LOW,
-    SIZE,
-    fill,
-    in_namespace,
-    listeners,
-    unchecked,
+from snippets.ephemeral_ports._ports import SIZE, close, fill, in_namespace, listeners
+from snippets.report import (
+    Claim,
+    NotMeasurable,
+    check,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
 )
-from snippets.report import Claim, publish, table
 
 A, B = ("127.0.0.1", 5000), ("127.0.0.1", 5001)
-LINGER_0 = struct.pack("ii", 1, 0)  # close with a reset: no TIME_WAIT
 WAYS = {"connect() alone": {}, "bind(0), then connect()": {"bind": "127.0.0.1"},
         "bind(0) + IP_BIND_ADDRESS_NO_PORT": {"bind": "127.0.0.1", "no_port": True}}
 
+ALONE = check("connect-alone", "connect() alone: connects to A, then to B: {bound}",
+              equals([SIZE, SIZE]))
+BURNS = finding("bind-first-burns", "bind(0) before connect(): connects to A, then "
+                "to B: {bound}", equals([SIZE, 0]))
+BIND_ERROR = finding("bind-first-errno", "bind(0) before connect() to B fails with "
+                     "{bound}", equals("EADDRINUSE"))
+NO_PORT = finding("no-port-per-destination", "bind(0) with IP_BIND_ADDRESS_NO_PORT: "
+                  "connects to A, then to B: {bound}", equals([SIZE, SIZE]))
+LISTENER = finding("listener-takes-one", "with a listener bound to port 0, {bound} "
+                   "connects to A are left", equals(SIZE - 1))
+ALL = [ALONE, BURNS, BIND_ERROR, NO_PORT, LISTENER]
 
-def per_destination() -> dict:
+
+@dataclass(frozen=True)
+class PerDestination:
+    ways: dict[str, tuple[int, int, str]]  # way: (connects to A, to B, what ended B)
+    with_listener: int  # connects to A left beside a listener bound to port 0
+
+
+def per_destination() -> PerDestination:
     """For each way to connect: how many connects A and then B got, and why not more."""
-    out = {}
+    ways = {}
     with listeners(A, B):
         for way, how in WAYS.items():
             keep: list = []
-            (a, why_a), (b, why_b) = fill(A, keep, **how), fill(B, keep, **how)
-            out[way] = [len(a), len(b), why_b]
-            for s in keep:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_0)
-                s.close()  # a reset: no TIME_WAIT, so the next way starts afresh
-        with socket.create_server(("127.0.0.1", 0)) as stray:  # the pitfall
+            a, b = fill(A, keep, **how), fill(B, keep, **how)
+            ways[way] = (len(a.ports), len(b.ports), b.ended_by)
+            close(keep, reset=True)  # no TIME_WAIT: the next way starts afresh
+        with socket.create_server(("127.0.0.1", 0)):  # the pitfall
             keep = []
-            port = stray.getsockname()[1]
-            out["with a listener bound to port 0"] = [len(fill(A, keep)[0]), "-",
-                                                      "listener took one"]
-            out["_stray_in_range"] = LOW <= port <= HIGH
-            for s in keep:
-                s.close()
-    return out
+            left = len(fill(A, keep).ports)
+            close(keep)
+    return PerDestination(ways, left)
 
 
-def measure() -> dict:
-    result, reason = in_namespace(per_destination)
-    return {"ways": result, "reason": reason}
+def measure() -> PerDestination:
+    return in_namespace(per_destination)
 
 
-def claims(r: dict) -> list[Claim]:
-    statements = [f"connect() alone and IP_BIND_ADDRESS_NO_PORT get {SIZE} + {SIZE}"
-                  " connects to two destinations",
-                  f"bind(0) before connect() gets {SIZE} + 0: the second "
-                  "destination's bind fails with EADDRINUSE",
-                  f"a listener bound to port 0 takes a port from the range: "
-                  f"{SIZE - 1} connects left"]
-    if r["reason"]:
-        return unchecked(statements, r["reason"])
-    w = r["ways"]
-    alone, bound, no_port = (w[k] for k in WAYS)
-    stray = w["with a listener bound to port 0"][0]
-    return [Claim(statements[0], f"{alone[:2]} and {no_port[:2]}",
-                  alone[:2] == no_port[:2] == [SIZE, SIZE]),
-            Claim(statements[1], f"{bound[:2]}, then {bound[2]}",
-                  bound == [SIZE, 0, "EADDRINUSE"]),
-            Claim(statements[2], f"{stray} connects", stray == SIZE - 1
-                  and w["_stray_in_range"])]
+def claims(r: PerDestination) -> list[Claim]:
+    alone, bound, no_port = (r.ways[k] for k in WAYS)
+    return [ALONE.of(list(alone[:2])), BURNS.of(list(bound[:2])),
+            BIND_ERROR.of(bound[2]), NO_PORT.of(list(no_port[:2])),
+            LISTENER.of(r.with_listener)]
 
 
 def main() -> None:
-    r = measure()
-    if r["ways"]:
-        rows = [[k, *v] for k, v in r["ways"].items() if not k.startswith("_")]
-        print(table(["how the client connects", "to A", "then to B", "B ended by"],
-                    rows))
-    else:
-        print(r["reason"])
+    try:
+        r = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured(ALL, why)
+    rows = [[k, *v] for k, v in r.ways.items()]
+    rows.append(["with a listener bound to port 0", r.with_listener, "-", "-"])
+    print(table(["how the client connects", "to A", "then to B", "B ended by"], rows))
     publish(claims(r))
 
 

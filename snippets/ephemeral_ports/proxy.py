@@ -5,18 +5,53 @@ upstream connections serves the same load with a handful of ports."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import queue
 import socket
 import threading
+from dataclasses import dataclass
 
-from snippets.ephemeral_ports._ports import in_namespace, sockets, unchecked
-from snippets.report import Claim, publish, table
+from snippets.ephemeral_ports._ports import each_in_namespace, sockets
+from snippets.report import (
+    Claim,
+    NotMeasurable,
+    at_most,
+    check,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 from snippets.svg import line_chart
 
 LOW, HIGH = 40000, 40015  # 16 ports for the proxy's upstream connections
+PORTS = HIGH - LOW + 1
 PROXY, UPSTREAM = ("127.0.0.1", 5000), ("127.0.0.1", 6000)
 CLIENTS, REQUESTS = 4, 12  # 4 keep-alive clients, 12 requests each
+N = CLIENTS * REQUESTS
+CASES = {"new connection per request": (False,), "pool": (True,)}
+
+ANSWERED = check("all-answered", f"both proxies answered all {N} requests",
+                 equals([N, N]))
+PASSES = finding("per-request-passes", "with a new upstream connection per request, "
+                 f"{{bound}} of {N} requests pass: one per source port", equals(PORTS))
+STAYS_OUT = finding("per-request-stays-out", "once a request failed, {bound} later "
+                    "requests pass (their ports stay in TIME_WAIT)", equals(0))
+ERROR = finding("per-request-error", "every failed request gets {bound}",
+                equals(f"502 {os.strerror(errno.EADDRNOTAVAIL)}"))
+POOL_PASSES = check("pool-passes", f"with a pool, {{bound}} of {N} requests pass",
+                    equals(N))
+POOL_PORTS = finding("pool-ports", "the pool holds {bound} upstream ports (one per "
+                     "concurrent client)", at_most(CLIENTS))
+ALL = [ANSWERED, PASSES, STAYS_OUT, ERROR, POOL_PASSES, POOL_PORTS]
+
+
+@dataclass(frozen=True)
+class Run:
+    replies: list[str]  # what the clients read, one line per request
+    log: list[tuple[bool, int]]  # per upstream connect: got one?, ports in use
 
 
 def serve(listener: socket.socket, handle) -> None:
@@ -75,7 +110,7 @@ def upstream_ports() -> int:
                for s in sockets())
 
 
-def load(pooled: bool) -> dict:
+def load(pooled: bool) -> Run:
     """Run the load through one proxy: what the clients got, what the proxy did."""
     log, replies = [], []
     with socket.create_server(UPSTREAM, backlog=64) as up, \
@@ -90,61 +125,45 @@ def load(pooled: bool) -> dict:
             w.join(timeout=5)
         for lst in (up, px):
             lst.shutdown(socket.SHUT_RDWR)  # wakes the accept loops
-    return {"replies": replies, "log": log}
+    return Run(replies, log)
 
 
-def measure() -> dict:
-    runs, reason = {}, None
-    for name, pooled in (("new connection per request", False), ("pool", True)):
-        runs[name], reason = in_namespace(
-            load, pooled, tiny=False, sysctls={"net.ipv4.tcp_tw_reuse": 0,
-                                               "net.ipv4.ip_local_port_range":
-                                               f"{LOW} {HIGH}"})
-    return {"runs": None if reason else runs, "reason": reason}
+def measure() -> dict[str, Run]:
+    return each_in_namespace(load, CASES, ports=f"{LOW} {HIGH}",
+                             sysctls={"net.ipv4.tcp_tw_reuse": 0})
 
 
-def claims(r: dict) -> list[Claim]:
-    n, size = CLIENTS * REQUESTS, HIGH - LOW + 1
-    statements = [f"per-request upstream connections: the first {size} of {n} "
-                  "requests pass, every later one gets 502 EADDRNOTAVAIL",
-                  f"with a pool all {n} pass on at most {CLIENTS} upstream ports"]
-    if r["reason"]:
-        return unchecked(statements, r["reason"])
-    naive, pool = r["runs"].values()
-    errors = sorted({x for x in naive["replies"] if not x.startswith("200")})
-    passed = [ok for ok, _ in naive["log"]]
-    ports = max(p for _, p in pool["log"])
-    return [Claim(statements[0], f"{passed.count(True)} passed, then {errors}",
-                  passed == [True] * size + [False] * (n - size)
-                  and sum(x.startswith("200") for x in naive["replies"]) == size
-                  and errors == [f"502 {os.strerror(99)}"]),
-            Claim(statements[1], f"{sum(x.startswith('200') for x in pool['replies'])}"
-                  f" passed on {ports} ports", len(pool["replies"]) == n
-                  and all(x.startswith("200") for x in pool["replies"])
-                  and ports <= CLIENTS)]
+def passes(run: Run) -> int:
+    return sum(x.startswith("200") for x in run.replies)
+
+
+def claims(r: dict[str, Run]) -> list[Claim]:
+    naive, pool = r.values()
+    got = [ok for ok, _ in naive.log]
+    first_failure = got.index(False) if False in got else len(got)
+    errors = sorted({x for x in naive.replies if not x.startswith("200")})
+    return [ANSWERED.of([len(naive.replies), len(pool.replies)]),
+            PASSES.of(first_failure), STAYS_OUT.of(sum(got[first_failure:])),
+            ERROR.of("; ".join(errors) or "none"), POOL_PASSES.of(passes(pool)),
+            POOL_PORTS.of(max((p for _, p in pool.log), default=0))]
 
 
 def main() -> None:
-    r = measure()
-    if not r["runs"]:
-        print(r["reason"])
-        publish(claims(r))
-        return
-    rows = []
-    for name, v in r["runs"].items():
-        ok = sum(x.startswith("200") for x in v["replies"])
-        first = next((x for x in v["replies"] if not x.startswith("200")), "-")
-        rows.append([name, len(v["replies"]), ok, len(v["replies"]) - ok,
-                     max(p for _, p in v["log"]), first])
-    print(f"{CLIENTS} clients x {REQUESTS} requests, {HIGH - LOW + 1} source ports, "
+    try:
+        r = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured(ALL, why)
+    rows = [[name, len(v.replies), passes(v), len(v.replies) - passes(v),
+             max(p for _, p in v.log),
+             next((x for x in v.replies if not x.startswith("200")), "-")]
+            for name, v in r.items()]
+    print(f"{CLIENTS} clients x {REQUESTS} requests, {PORTS} source ports, "
           "tcp_tw_reuse=0\n")
     print(table(["proxy", "requests", "200", "errors", "max ports", "first error"],
                 rows))
-    n = CLIENTS * REQUESTS
-    series = {short: [(i + 1, p) for i, (_, p) in enumerate(v["log"])
-                      if (i + 1) % 4 == 0]
-              for short, v in zip(("per request", "pool"), r["runs"].values())}
-    series["range size"] = [(4, HIGH - LOW + 1), (n, HIGH - LOW + 1)]
+    series = {short: [(i + 1, p) for i, (_, p) in enumerate(v.log) if (i + 1) % 4 == 0]
+              for short, v in zip(("per request", "pool"), r.values())}
+    series["range size"] = [(4, PORTS), (N, PORTS)]
     chart = line_chart("Upstream source ports in use", "requests handled",
                        "ports (open or TIME_WAIT)", series)
     publish(claims(r), figures={"proxy_ports": chart})

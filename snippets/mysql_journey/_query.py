@@ -6,16 +6,20 @@ costs seconds to start). After each phase it calls getppid(), which nothing else
 calls, so `--dump-before=getppid` cuts one profile per phase, engine after engine.
 """
 
+import importlib
 import os
 import sys
 
 QUERY = "SELECT c FROM t WHERE id = ?"
 
 
-def connect(engine: str, path: str):
-    """`execute` of a read-only connection: stdlib sqlite3, or apsw's newer SQLite."""
+def connect(engine: str, path: str, load=importlib.import_module):
+    """`execute` of a read-only connection: stdlib sqlite3, or apsw's newer SQLite.
+
+    `load` imports apsw: the demos pass `report.need`, which says what to install
+    where it is missing (this script, run by path, cannot import the project)."""
     if engine == "apsw":
-        import apsw
+        apsw = load("apsw")
         return apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY).execute
     import sqlite3
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute

@@ -1,25 +1,37 @@
-"""The release check 8.0.38 needed: create many tables, restart, read every table."""
+"""The release check 8.0.38 needed: create many tables, restart, read every table.
+
+At 400 tables this is far below MySQL's 8,001-table bug: it shows the test, and that
+MariaDB passes it at this size, not that MariaDB is free of such a bug."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
+from snippets import report
 from snippets.mysql_journey import _mariadb
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, check, equals, finding, publish, table
 
 TABLES = 400  # MySQL's bug needed 8,001+; scaled to the time budget of a page build
+
+FILES = check("one-file-per-table", "the demo created {n} tables with {bound}",
+              equals(1), unit=".ibd file per table")
+CLEAN = check("clean-shutdown", "the server shut down cleanly before the restart"
+              ": exit status {bound}", equals(0))
+LISTED = finding("restart-lists-tables", "after the restart, {server} lists {bound} "
+                 "of the {n} tables", equals(100), unit="%", fmt=".0f")
+READ = finding("restart-reads-tables", "after the restart, {server} reads back the "
+               "value written into {bound} of the {n} tables", equals(100),
+               unit="%", fmt=".0f")
 
 
 @dataclass
 class Restart:
+    server: str  # e.g. "MariaDB 10.11.14"
     tables: int
     files_before: int  # one .ibd file per table (innodb_file_per_table)
-    shutdown_status: int | None  # 0: a clean shutdown
-    listed_after: int  # tables the restarted server knows
-    rows_after: int  # rows read back, one per table
-    checksum_after: int  # sum of the values read back
-    restart_seconds: float
+    shutdown_status: int  # 0: a clean shutdown
+    listed_after: int  # tables the restarted server knows (0 if it did not start)
+    right_after: int  # tables that read back the value written into them
 
 
 def create_tables(db: _mariadb.Server, count: int) -> None:
@@ -30,54 +42,45 @@ def create_tables(db: _mariadb.Server, count: int) -> None:
     db.sql("\n".join(sql))
 
 
-def read_all(db: _mariadb.Server, count: int) -> tuple[int, int]:
-    union = " UNION ALL ".join(f"SELECT v FROM many.t{i}" for i in range(1, count + 1))
-    rows, total = db.sql(f"SELECT COUNT(*), SUM(v) FROM ({union}) AS every").split()
-    return int(rows), int(total)
+def read_all(db: _mariadb.Server, count: int) -> int:
+    """Tables whose one row still holds the value written into it."""
+    union = " UNION ALL ".join(f"SELECT v = {i} AS ok FROM many.t{i}"
+                               for i in range(1, count + 1))
+    return int(db.sql(f"SELECT SUM(ok) FROM ({union}) AS every"))
 
 
 def measure(tables: int = TABLES) -> Restart:
     with _mariadb.Server("--innodb-flush-log-at-trx-commit=2") as db:
+        server = db.version()
         create_tables(db, tables)
         files = len(list((db.dir / "data" / "many").glob("*.ibd")))
-        start = time.perf_counter()
         status = db.restart()
-        seconds = time.perf_counter() - start
         listed = int(db.sql("SELECT COUNT(*) FROM information_schema.tables "
                             "WHERE table_schema = 'many'"))
-        rows, total = read_all(db, tables)
-    return Restart(tables, files, status, listed, rows, total, seconds)
+        right = read_all(db, tables)
+    return Restart(server, tables, files, -1 if status is None else status, listed,
+                   right)
 
 
 def claims(r: Restart) -> list[Claim]:
-    n = r.tables
-    return [
-        Claim(f"{n} tables were created, each in its own file", f"{r.files_before} "
-              ".ibd files", r.files_before == n),
-        Claim("the server shut down cleanly and came back", f"exit status "
-              f"{r.shutdown_status}, restarted in {r.restart_seconds:.1f} s",
-              r.shutdown_status == 0),
-        Claim("after the restart it lists every table", f"{r.listed_after} of {n}",
-              r.listed_after == n),
-        Claim("and every table is readable, with the value written", f"{r.rows_after}"
-              f" rows, sum {r.checksum_after:,} (expected {n * (n + 1) // 2:,})",
-              r.rows_after == n and r.checksum_after == n * (n + 1) // 2),
-    ]
+    n, names = r.tables, {"server": r.server, "n": r.tables}
+    return [FILES.of(r.files_before / n, n=n), CLEAN.of(r.shutdown_status),
+            LISTED.of(100 * r.listed_after / n, **names),
+            READ.of(100 * r.right_after / n, **names)]
 
 
 def main() -> None:
-    if reason := _mariadb.missing():
-        print(f"not checked here: {reason}")
-        publish([Claim.not_checked("a restart with many tables", reason)])
-        return
-    r = measure()
-    print(f"MariaDB 10.11 (a MySQL fork): {r.tables} InnoDB tables, then a restart")
+    try:
+        r = measure()
+    except report.NotMeasurable as why:
+        names = {"server": "MariaDB", "n": TABLES}
+        return report.publish_unmeasured([FILES, CLEAN, LISTED, READ], why, **names)
+    print(f"{r.server} (a MySQL fork): {r.tables} InnoDB tables, then a restart")
     print(table(["step", "result"], [
         ["files before restart", f"{r.files_before} .ibd"],
         ["shutdown exit status", r.shutdown_status],
         ["tables listed after", r.listed_after],
-        ["rows read after", r.rows_after],
-        ["sum of values", f"{r.checksum_after:,}"]]))
+        ["tables read back right", r.right_after]]))
     publish(claims(r))
 
 

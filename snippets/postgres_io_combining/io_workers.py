@@ -4,11 +4,27 @@ table, but in its io worker processes: the backend itself reads nothing."""
 from __future__ import annotations
 
 from snippets import report
-from snippets.pg_server import NotAvailable, Server, version
+from snippets.pg_server import Server, version
 from snippets.postgres_io_combining import _scan as scan
+from snippets.postgres_io_combining.seq_scan import ramp
+from snippets.report import check, equals, finding
 
 QUERY = "SELECT count(*) FROM t"
 METHODS = ("sync", "worker")  # this wheel is built without liburing: no io_uring
+READS = sorted(size // scan.KIB for size in ramp(scan.PAGES, 16))
+
+DEFAULT = finding("default-io-method", "PostgreSQL 18's default io_method is {bound}",
+                  equals("worker"))
+SAME = {m: finding(f"{m}-reads", f"with io_method = {m}, the cold scan's reads, "
+                   "sorted by size: {bound}", equals(READS), unit="KiB")
+        for m in METHODS}
+SYNC = finding("sync-backend-reads", "with io_method = sync, the backend makes {bound} "
+               "of the reads itself", equals(100), unit="%", fmt=".0f")
+WORKER = finding("worker-reads-in-workers", "with io_method = worker, io worker "
+                 "processes make {bound} of the reads, the backend none",
+                 equals(100), unit="%", fmt=".0f")
+ANSWER = check("same-answer", "both methods return the same count: {bound}",
+               equals([str(scan.ROWS)]))
 
 
 def measure() -> dict:
@@ -21,32 +37,27 @@ def measure() -> dict:
             "default": default[0]}
 
 
+def share(reads: scan.Reads, who: str) -> float:
+    """The percentage of the reads this kind of process made."""
+    return 100 * reads.by(who) / max(len(reads.calls), 1)
+
+
 def claims(r: dict) -> list[report.Claim]:
     sync, worker = r["runs"]["sync"], r["runs"]["worker"]
-    C = report.Claim
-    return [
-        C("io_method = worker is this build's default", r["default"],
-          r["default"] == "worker"),
-        C("both methods make the same reads (same number, same sizes)",
-          f"sync {scan.sizes_text(sorted(sync.sizes))}; "
-          f"worker {scan.sizes_text(sorted(worker.sizes))}",
-          sorted(sync.sizes) == sorted(worker.sizes)),
-        C("sync: the backend makes every read", f"{sync.by('backend')} of "
-          f"{len(sync.calls)}", sync.by("backend") == len(sync.calls) > 0),
-        C("worker: io workers make every read, the backend none",
-          f"io workers {worker.by('io worker')}, backend {worker.by('backend')}",
-          worker.by("io worker") == len(worker.calls) > 0
-          and worker.by("backend") == 0),
-        C("both return the same answer", f"{sync.answer} and {worker.answer}",
-          sync.answer == worker.answer),
-    ]
+    return [DEFAULT.of(r["default"]),
+            *(SAME[m].of(sorted(r["runs"][m].kib)) for m in METHODS),
+            SYNC.of(share(sync, "backend")),
+            WORKER.of(share(worker, "io worker"),
+                      detail=f"backend {worker.by('backend')} reads"),
+            ANSWER.of(sorted({sync.answer, worker.answer}))]
 
 
 def main() -> None:
     try:
         r = measure()
-    except NotAvailable as why:
-        return scan.not_measured(__doc__, why)
+    except report.NotMeasurable as why:
+        every = [DEFAULT, *SAME.values(), SYNC, WORKER, ANSWER]
+        return report.publish_unmeasured(every, why)
     print(f"server: {r['version']} - table: {r['pages']} pages, "
           "io_combine_limit 16\n")
     rows = [[m, len(run.calls), run.total // scan.KIB, run.by("backend"),

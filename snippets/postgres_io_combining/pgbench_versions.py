@@ -10,10 +10,13 @@ from contextlib import ExitStack
 
 from snippets import measure as timing
 from snippets import report
-from snippets.pg_server import NotAvailable, Server, version
-from snippets.postgres_io_combining import _scan as scan
+from snippets.pg_server import Server, version
+from snippets.report import between, finding
 
 TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
+WITHIN = finding("pgbench-within-2x", "PostgreSQL 18's select-only pgbench throughput "
+                 "is {bound} PostgreSQL 15's (median of paired rounds)",
+                 between(0.5, 2), unit="x", fmt=".2f", timing=True)
 
 
 def bench(client: Server, server: Server, transactions: int) -> float:
@@ -51,11 +54,8 @@ def measure(rounds: int = 5, transactions: int = 500) -> dict:
 
 def claims(r: dict) -> list[report.Claim]:
     ratios = r["ratios"]
-    median, low, high = statistics.median(ratios), min(ratios), max(ratios)
-    spread = f"median {median:.2f}×, rounds {low:.2f}–{high:.2f}×"
-    return [report.Claim("the two servers are within 2× of each other on select-only "
-                         "pgbench (median PG18/PG15 throughput between 0.5 and 2)",
-                         spread, 0.5 < median < 2, timing=True)]
+    return [WITHIN.of(statistics.median(ratios),
+                      detail=f"rounds {min(ratios):.2f}x..{max(ratios):.2f}x")]
 
 
 def winner(ratios: list[float]) -> str:
@@ -68,8 +68,8 @@ def winner(ratios: list[float]) -> str:
 def main() -> None:
     try:
         checked = timing.check_timing(measure, claims)
-    except NotAvailable as why:
-        return scan.not_measured(__doc__, why)
+    except report.NotMeasurable as why:
+        return report.publish_unmeasured([WITHIN], why)
     r = checked.result
     print("servers:", ", ".join(r["versions"]), "- debug_assertions:",
           ", ".join(r["asserts"]), "- pgbench -S -c 1 (PG18's pgbench)\n")

@@ -9,9 +9,22 @@ import tempfile
 
 from snippets import measure as timing
 from snippets import report
+from snippets.report import HostForbids, above, check, equals, finding
 from snippets.syscalls import rw_calls
 
 PAGES, PAGE, BATCH, REPEAT = 100, 8192, 16, 5
+
+ONE = check("pread-calls", "one page per call: the kernel counted {bound}",
+            equals(PAGES), unit="read calls")
+BATCHED = check("preadv-calls", f"{BATCH} pages per call: the kernel counted {{bound}}",
+                equals(-(-PAGES // BATCH)), unit="read calls")
+BYTES = check("same-bytes", "pread and preadv both read {bound}", equals([PAGES * PAGE // 1024]),
+              unit="KiB")
+FASTER = finding("preadv-faster", "one page per call takes {bound} the time of "
+                 f"{BATCH} pages per call (median of paired rounds)", above(1.5),
+                 unit="x", fmt=".1f", timing=True)
+NO_IO_ACCOUNTING = HostForbids("this kernel has no task I/O accounting "
+                               "(/proc/self/io) to count read calls")
 
 
 def page_at_a_time(fd: int) -> int:
@@ -51,19 +64,12 @@ def measure(rounds: int = 51) -> dict:
 
 def claims(r: dict) -> list[report.Claim]:
     (n_pread, b_pread), (n_preadv, b_preadv) = r["counts"].values()
-    ratio = statistics.median(r["ratios"])
-    C = report.Claim
-    counted = [
-        C("one page per call: 100 read calls", str(n_pread), n_pread == PAGES),
-        C("16 pages per call: 7 read calls", str(n_preadv), n_preadv == 7),
-    ] if n_pread is not None else [C.not_checked(
-        "read calls counted", "this kernel has no task I/O accounting (/proc/self/io)")]
-    return [*counted,
-            C("both read all 800 KiB", f"{b_pread} and {b_preadv} bytes",
-              b_pread == b_preadv == PAGES * PAGE),
-            C("the 7 calls take less time: median pread/preadv > 1.5",
-              f"median {ratio:.1f}× (rounds {min(r['ratios']):.1f}–"
-              f"{max(r['ratios']):.1f}×)", ratio > 1.5, timing=True)]
+    ratios = r["ratios"]
+    counted = [ONE.of(n_pread), BATCHED.of(n_preadv)] if n_pread is not None else [
+        ONE.not_checked(NO_IO_ACCOUNTING), BATCHED.not_checked(NO_IO_ACCOUNTING)]
+    return [*counted, BYTES.of(sorted({b_pread // 1024, b_preadv // 1024})),
+            FASTER.of(statistics.median(ratios), detail=f"rounds "
+                      f"{min(ratios):.1f}x..{max(ratios):.1f}x")]
 
 
 def main() -> None:

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from snippets import report, svg
-from snippets.pg_server import NotAvailable, Server, version
+from snippets.pg_server import Server, version
 from snippets.postgres_io_combining import _scan as scan
+from snippets.report import check, equals, finding
 
 QUERY = "SELECT count(*) FROM t"
 LIMITS = (1, 16, 32)  # 32 blocks = 256 kB, the ceiling of PostgreSQL 17
+PAGES, PAGE_KIB = scan.PAGES, 8
 
 
 def ramp(pages: int, limit: int) -> list[int]:
@@ -21,6 +21,27 @@ def ramp(pages: int, limit: int) -> list[int]:
         pages -= sizes[-1] // (8 * scan.KIB)
         distance *= 2
     return sizes
+
+
+TABLE = check("table-pages", "the demo's table is {bound} on both servers",
+              equals([PAGES]), unit="pages")
+CALLS = {"PG15": finding("pg15-calls", "PostgreSQL 15 reads the cold table in {bound}",
+                         equals(PAGES), unit="calls"),
+         **{f"PG18 combine {n}": finding(
+             f"combine-{n}-calls", f"PostgreSQL 18 with io_combine_limit {n} reads "
+             "the cold table in {bound}", equals(len(ramp(PAGES, n))), unit="calls")
+            for n in LIMITS}}
+SIZES = {f"PG18 combine {n}": finding(
+    f"combine-{n}-sizes", f"with io_combine_limit {n}, PostgreSQL 18's reads grow from "
+    "8 KiB, doubling up to the limit: {bound}",
+    equals([s // scan.KIB for s in ramp(PAGES, n)]), unit="KiB") for n in (16, 32)}
+ONCE = finding("each-page-once", "every scan reads each page once: {bound} per scan",
+               equals([PAGES * PAGE_KIB]), unit="KiB")
+PREAD = finding("all-pread64", "every read is a {bound} call, even a 256 KiB one (no "
+                "preadv)", equals("pread64"))
+BACKEND = check("sync-backend", "with io_method = sync the backend makes {bound} of "
+                "the reads itself", equals(100), unit="%", fmt=".0f")
+EVERY = [TABLE, *CALLS.values(), *SIZES.values(), ONCE, PREAD, BACKEND]
 
 
 def measure() -> dict:
@@ -38,34 +59,21 @@ def measure() -> dict:
 
 
 def claims(r: dict) -> list[report.Claim]:
-    runs, pages = r["runs"], r["pages"][18]
-    want = {"PG15": ramp(pages, 1), **{f"PG18 combine {n}": ramp(pages, n)
-                                       for n in LIMITS}}
-    C = report.Claim
-    return [
-        C(f"PG15 reads the {pages}-page table one 8 KiB page per call",
-          scan.sizes_text(runs["PG15"].sizes), runs["PG15"].sizes == want["PG15"]),
-        *(C(f"{name}: read sizes ramp from 8 KiB, doubling up to the limit",
-            scan.sizes_text(runs[name].sizes), runs[name].sizes == want[name])
-          for name in want if name != "PG15"),
-        C("every setting reads each page exactly once",
-          ", ".join(f"{run.total // scan.KIB} KiB" for run in runs.values()),
-          all(run.total == pages * 8 * scan.KIB for run in runs.values())),
-        C("every call is pread64, even a 256 KiB one: no preadv",
-          ", ".join(f"{n} {call}" for call, n in sum(
-              (scan.count_calls(run) for run in runs.values()), Counter()).items()),
-          all(run.names() == {"pread64"} for run in runs.values())),
-        C("with io_method = sync the backend makes every read itself",
-          ", ".join(str(run.by("backend")) for run in runs.values()),
-          all(run.by("backend") == len(run.calls) for run in runs.values())),
-    ]
+    runs = r["runs"].values()
+    calls = sum(len(run.calls) for run in runs)
+    return [TABLE.of(sorted(set(r["pages"].values()))),
+            *(CALLS[name].of(len(r["runs"][name].calls)) for name in CALLS),
+            *(SIZES[name].of(r["runs"][name].kib) for name in SIZES),
+            ONCE.of(sorted({run.total // scan.KIB for run in runs})),
+            PREAD.of(", ".join(sorted(set().union(*(run.names() for run in runs))))),
+            BACKEND.of(100 * sum(run.by("backend") for run in runs) / max(calls, 1))]
 
 
 def main() -> None:
     try:
         r = measure()
-    except NotAvailable as why:
-        return scan.not_measured(__doc__, why)
+    except report.NotMeasurable as why:
+        return report.publish_unmeasured(EVERY, why)
     print("servers:", ", ".join(r["versions"]), f"- table: {r['pages'][18]} pages\n")
     rows = [[name, len(run.calls), scan.sizes_text(run.sizes), run.total // scan.KIB,
              run.by("backend")] for name, run in r["runs"].items()]

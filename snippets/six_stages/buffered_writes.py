@@ -9,28 +9,40 @@ import tempfile
 from dataclasses import dataclass
 
 from snippets.measure import check_timing, paired_ratios, rounds
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, HostForbids, above, equals, finding, publish, table
 from snippets.syscalls import rw_calls
 
 RECORD = b"a small record.\n"  # 16 bytes
 WRITES = 100_000
 BUFFER = 8192  # bytes; open() picks a size by itself, we fix it to predict the count
+FULL = math.ceil(WRITES * len(RECORD) / BUFFER)
+NO_IO = HostForbids("the kernel lacks /proc/self/io (task I/O accounting), so its "
+                    "write calls can't be counted")
+
+SPEEDUP = finding("buffered-speedup", "buffered writing is {bound} faster (median "
+                  "of paired rounds)", above(3), unit="x", fmt=".1f", timing=True)
+UNBUFFERED = finding("unbuffered-one-call-each", "unbuffered, every record is its "
+                     "own write() call: {bound}", equals(WRITES))
+BUFFERED = finding("buffered-one-call-per-buffer", "buffered, one write() per full "
+                   f"{BUFFER:,}-byte buffer: {{bound}} = ceil({WRITES * len(RECORD):,}"
+                   f" / {BUFFER:,})", equals(FULL))
 
 
-def write_all(path: str, buffering: int) -> int:
-    """Write every record; return how many write calls the kernel counted."""
+def write_all(path: str, buffering: int) -> int | None:
+    """Write every record; return how many write calls the kernel counted (None
+    where it does not count them)."""
     before = rw_calls()
     with open(path, "wb", buffering=buffering) as file:
         write = file.write
         for _ in range(WRITES):
             write(RECORD)
     after = rw_calls()
-    return after[1] - before[1] if before and after else -1
+    return after[1] - before[1] if before and after else None
 
 
 @dataclass
 class Writes:
-    calls: dict[str, int]  # -1: this kernel doesn't count them
+    calls: dict[str, int | None]  # None: this kernel doesn't count them
     seconds: dict[str, float]  # the fastest of 5 interleaved rounds
     speedup: float  # median over the rounds of unbuffered / buffered
 
@@ -46,19 +58,9 @@ def measure() -> Writes:
 
 
 def claims(w: Writes) -> list[Claim]:
-    full = math.ceil(WRITES * len(RECORD) / BUFFER)
-    out = [Claim("buffered writing is more than 3x faster (median of paired rounds)",
-                 f"{w.speedup:.1f}x", w.speedup > 3, timing=True)]
-    if w.calls["unbuffered"] < 0:
-        return out + [Claim.not_checked(
-            "one write() per record unbuffered, one per buffer buffered",
-            "the kernel lacks /proc/self/io (task I/O accounting)")]
-    return out + [
-        Claim(f"unbuffered: exactly one write() per record ({WRITES:,})",
-              f"{w.calls['unbuffered']:,}", w.calls["unbuffered"] == WRITES),
-        Claim(f"buffered: one write() per full {BUFFER:,}-byte buffer",
-              f"{w.calls['buffered']:,} = ceil({WRITES * len(RECORD):,} / "
-              f"{BUFFER:,})", w.calls["buffered"] == full)]
+    counts = [(UNBUFFERED, w.calls["unbuffered"]), (BUFFERED, w.calls["buffered"])]
+    return [SPEEDUP.of(w.speedup), *(expect.not_checked(NO_IO) if calls is None
+                                     else expect.of(calls) for expect, calls in counts)]
 
 
 def main() -> None:
@@ -66,7 +68,7 @@ def main() -> None:
     w = checked.result
     base = w.seconds["buffered"]
     print(f"{WRITES:,} writes of {len(RECORD)} bytes to one file")
-    rows = [[how, f"{w.calls[how]:,}" if w.calls[how] >= 0 else "not counted",
+    rows = [[how, "not counted" if w.calls[how] is None else f"{w.calls[how]:,}",
              f"{w.seconds[how] / base:.1f}"] for how in ("unbuffered", "buffered")]
     print(table(["how", "write() calls", "time / buffered"], rows))
     publish(checked.claims)

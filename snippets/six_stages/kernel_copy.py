@@ -4,14 +4,22 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from snippets import syscalls
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    NotMeasurable,
+    check,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 
 SIZE, CHUNK = 4 * 1024 * 1024, 64 * 1024
 COPY = """import shutil, sys
@@ -25,25 +33,31 @@ else:
 """
 HOWS = ["read/write loop", "shutil.copyfile"]
 KERNEL_CALLS = ("copy_file_range", "sendfile")
+VERSION = sys.version.split()[0]
+# what shutil's documentation and source say this Python tries first on Linux:
+# copy_file_range since 3.14 (gh-81340), sendfile from 3.8
+DOCUMENTED = "copy_file_range" if sys.version_info >= (3, 14) else "sendfile"
 
-
-def expected_call() -> str:
-    """The kernel call this Python's copyfile tries first on Linux (Lib/shutil.py):
-    copy_file_range since 3.14 (gh-81340), sendfile before."""
-    return "copy_file_range" if getattr(shutil, "_USE_CP_COPY_FILE_RANGE", False) \
-        else "sendfile"
+IDENTICAL = check("identical-copy", "both ways produce an identical copy",
+                  equals(HOWS))
+LOOP_READS = check("loop-reads", "the loop reads the source into Python: one "
+                   f"read() per {CHUNK // 1024} KiB and one more for EOF, {{bound}}",
+                   equals(SIZE // CHUNK + 1))
+NO_READS = finding("copyfile-no-reads", "copyfile never reads the source into "
+                   "Python: {bound} read() calls on it", equals(0))
+FIRST_CALL = finding("copyfile-first-call", "Python {version}: copyfile's first "
+                     "kernel copy call is {bound}", equals(DOCUMENTED))
 
 
 @dataclass
 class Copies:
     calls: dict[str, list[str]] = field(default_factory=dict)  # on the source file
-    expected: str = field(default_factory=expected_call)
-    identical: dict[str, bool] = field(default_factory=dict)
-    reason: str = ""  # why the calls were not counted here
+    identical: list[str] = field(default_factory=list)  # the ways that copied it
 
 
 def measure() -> Copies:
-    """Copy a 4 MiB file both ways in a child Python; trace the source file's calls."""
+    """Copy a 4 MiB file both ways in a child Python; trace the source file's calls
+    (raises NotMeasurable where nothing here can trace)."""
     result = Copies()
     python = os.path.realpath(sys.executable)
     with tempfile.TemporaryDirectory() as folder:
@@ -52,46 +66,32 @@ def measure() -> Copies:
         for how in HOWS:
             dst = Path(folder, "dst.bin")
             argv = [python, "-I", "-S", "-c", COPY, str(src), str(dst), how]
-            try:
-                result.calls[how] = syscalls.count(argv, str(src)).file_calls
-            except syscalls.NotMeasured as why:
-                result.reason = str(why)
-                os.spawnv(os.P_WAIT, python, argv)
-            result.identical[how] = dst.read_bytes() == src.read_bytes()
+            result.calls[how] = syscalls.count(argv, str(src)).file_calls
+            if dst.read_bytes() == src.read_bytes():
+                result.identical.append(how)
             dst.unlink()
     return result
 
 
 def claims(c: Copies) -> list[Claim]:
-    out = [Claim("both ways produce an identical copy",
-                 ", ".join(h for h, same in c.identical.items() if same),
-                 all(c.identical.values()))]
-    if c.reason:
-        return out + [Claim.not_checked("copyfile lets the kernel copy", c.reason)]
-    loop, kernel, want = c.calls[HOWS[0]], c.calls[HOWS[1]], c.expected
+    loop, kernel = c.calls[HOWS[0]], c.calls[HOWS[1]]
     used = [n for n in kernel if n in KERNEL_CALLS]  # in the order they were made
-    return out + [
-        Claim(f"the loop reads the source {SIZE // CHUNK} times and once more for EOF",
-              f"{loop.count('read')} reads", loop.count("read") == SIZE // CHUNK + 1),
-        Claim(f"Python {sys.version.split()[0]}: copyfile never reads the source "
-              f"into Python, and its first kernel copy call is {want}",
-              f"{kernel.count('read')} reads; kernel calls: "
-              f"{', '.join(used) or 'none'}",
-              kernel.count("read") == 0 and used[:1] == [want]
-              and 1 <= kernel.count(want) <= 3)]
+    return [IDENTICAL.of(c.identical), LOOP_READS.of(loop.count("read")),
+            NO_READS.of(kernel.count("read")),
+            FIRST_CALL.of(used[0] if used else "none", version=VERSION)]
 
 
 def main() -> None:
-    c = measure()
+    try:
+        c = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured([IDENTICAL, LOOP_READS, NO_READS, FIRST_CALL], why,
+                                  version=VERSION)
     print(f"copy {SIZE // 2**20} MiB; calls on the source file, by name")
-    if c.reason:
-        print(f"not checked here: {c.reason}")
-    else:
-        print(f"Python {sys.version.split()[0]}: copyfile tries {c.expected} first")
-        print(table(["how", "read", *KERNEL_CALLS, "the other calls"], [
-            [how, calls.count("read"), *(calls.count(n) for n in KERNEL_CALLS),
-             " ".join(n for n in calls if n not in ("read", *KERNEL_CALLS))]
-            for how, calls in c.calls.items()]))
+    print(table(["how", "read", *KERNEL_CALLS, "the other calls"], [
+        [how, calls.count("read"), *(calls.count(n) for n in KERNEL_CALLS),
+         " ".join(n for n in calls if n not in ("read", *KERNEL_CALLS))]
+        for how, calls in c.calls.items()]))
     publish(claims(c))
 
 

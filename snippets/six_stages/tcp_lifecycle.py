@@ -8,22 +8,47 @@ import errno
 import select
 import socket
 
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, check, equals, finding, publish, table
 
 HOST = "127.0.0.1"
+STEPS = {  # each step in the order measure() takes it, and what Linux does there
+    "connect() before any accept()": finding(
+        "connect-before-accept", "connect() returns before the server calls accept():"
+        " the kernel did the handshake (backlog)", equals("returned")),
+    "client sends before accept()": finding(
+        "send-before-accept", "a send before accept() is taken whole ({bound} "
+        "bytes): the data waits in the server's kernel", equals(2)),
+    "accept() returns the client": check(
+        "accept-is-the-client", "accept() returns the demo's own client",
+        equals("the client")),
+    "server reads after accept()": finding(
+        "read-after-accept", "the server's first read after accept() returns what "
+        "was sent before it: {bound}", equals("b'hi'")),
+    "client reads after server close()": finding(
+        "read-after-fin", "a read after the peer's close() returns {bound}: the FIN "
+        "reads as end of stream", equals("b''")),
+    "client sends to the closed peer": finding(
+        "send-after-close", "a send to the closed peer still succeeds ({bound} "
+        "byte): the kernel takes it, the peer answers RST", equals(1)),
+    "client sends again": finding(
+        "send-after-rst", "the next send, after the RST, fails: {bound}",
+        equals("BrokenPipeError (EPIPE)")),
+}
 
 
-def outcome(fn) -> str:
-    """What a call returned, or the errno name it raised."""
+def outcome(fn) -> int | str:
+    """What a call returned (a byte count, or the repr of the bytes read), or the
+    errno name it raised."""
     try:
-        return repr(fn())
+        value = fn()
     except OSError as e:
         return f"{type(e).__name__} ({errno.errorcode.get(e.errno, e.errno)})"
+    return value if isinstance(value, int) else repr(value)
 
 
-def measure() -> dict:
+def measure() -> dict[str, int | str]:
     """Each step in order; every wait bounded by a 2 s timeout."""
-    seen: dict[str, str] = {}
+    seen: dict[str, int | str] = {}
     with socket.create_server((HOST, 0), backlog=8) as server:
         server.settimeout(2)
         try:
@@ -37,8 +62,9 @@ def measure() -> dict:
             peer, _ = server.accept()
             with peer:
                 peer.settimeout(2)
-                seen["accept() returns the client"] = str(
-                    peer.getpeername() == client.getsockname())
+                seen["accept() returns the client"] = (
+                    "the client" if peer.getpeername() == client.getsockname()
+                    else "another socket")
                 seen["server reads after accept()"] = outcome(lambda: peer.recv(16))
             seen["client reads after server close()"] = outcome(
                 lambda: client.recv(16))
@@ -49,30 +75,8 @@ def measure() -> dict:
     return seen
 
 
-EXPECTED = {
-    "connect() before any accept()": "returned",
-    "client sends before accept()": "2",
-    "accept() returns the client": "True",
-    "server reads after accept()": "b'hi'",
-    "client reads after server close()": "b''",
-    "client sends to the closed peer": "1",
-    "client sends again": "BrokenPipeError (EPIPE)",
-}
-WHY = {
-    "connect() before any accept()": "the kernel did the handshake (backlog)",
-    "client sends before accept()": "the data waits in the server's kernel",
-    "server reads after accept()": "what was sent before accept() is there",
-    "client reads after server close()": "the FIN reads as end of stream",
-    "client sends to the closed peer": "the kernel takes the bytes; the peer "
-                                       "answers RST",
-    "client sends again": "after the RST, writing is an error",
-}
-
-
-def claims(seen: dict) -> list[Claim]:
-    return [Claim(f"{step}: {want} ({WHY[step]})" if step in WHY else
-                  f"{step}: {want}", seen.get(step, "-"), seen.get(step) == want)
-            for step, want in EXPECTED.items()]
+def claims(seen: dict[str, int | str]) -> list[Claim]:
+    return [expect.of(seen.get(step, "not reached")) for step, expect in STEPS.items()]
 
 
 def main() -> None:

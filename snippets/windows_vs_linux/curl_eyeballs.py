@@ -8,8 +8,29 @@ import socket
 import subprocess
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    MissingTool,
+    NotMeasurable,
+    at_least,
+    below,
+    check,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 from snippets.windows_vs_linux._dual import PORT, in_namespace
+
+REFUSED = finding("curl-refused-fast", "::1 refused: curl moves on and connects to "
+                  "127.0.0.1 in {bound} (half its 1000 ms Happy Eyeballs timeout)",
+                  below(500), unit="ms", timing=True)
+SILENT = finding("curl-silent-waits", "::1 silently dropping SYNs: curl connects to "
+                 "127.0.0.1 only when its 200 ms Happy Eyeballs timeout ends, in "
+                 "{bound}", at_least(200), unit="ms")
+PEERS = check("curl-reaches-ipv4", "curl reached the server on {bound} both times",
+              equals("127.0.0.1"))
 
 
 def curl(he_ms: int) -> dict:
@@ -18,8 +39,9 @@ def curl(he_ms: int) -> dict:
                           "%{time_connect} %{remote_ip}", "--happy-eyeballs-timeout-ms",
                           str(he_ms), "--resolve", f"dual:{PORT}:[::1],127.0.0.1",
                           f"http://dual:{PORT}/"], capture_output=True, text=True,
-                         timeout=10).stdout.split()
-    return {"peer": out[1], "seconds": float(out[0])} if len(out) == 2 else {}
+                         timeout=10, check=False).stdout.split()
+    return {"peer": out[1] if len(out) == 2 else "no connection",
+            "seconds": float(out[0]) if out else 0.0}
 
 
 def both() -> dict:
@@ -33,36 +55,24 @@ def both() -> dict:
 
 def measure() -> dict:
     if not shutil.which("curl"):
-        return {"result": None, "reason": "curl is not installed: apt-get install curl"}
+        raise MissingTool("curl is not installed: apt-get install curl")
     return in_namespace(both)
 
 
 def claims(r: dict) -> list[Claim]:
-    s = ["::1 refused: curl connects to 127.0.0.1 in under half its 1000 ms timeout",
-         "::1 silently dropping SYNs: curl connects to 127.0.0.1 only after its "
-         "200 ms timeout"]
-    if r["reason"]:
-        return [Claim.not_checked(x, r["reason"]) for x in s]
-    refused, silent = r["result"].values()
-    return [Claim(s[0], f"{refused.get('peer')} at "
-                  f"{refused.get('seconds', 0) * 1000:.0f} ms",
-                  refused.get("peer") == "127.0.0.1" and refused["seconds"] < 0.5,
-                  timing=True),
-            Claim(s[1], f"{silent.get('peer')} at "
-                  f"{silent.get('seconds', 0) * 1000:.0f} ms",
-                  silent.get("peer") == "127.0.0.1" and silent["seconds"] >= 0.2,
-                  timing=True)]
+    refused, silent = r.values()
+    return [REFUSED.of(refused["seconds"] * 1000), SILENT.of(silent["seconds"] * 1000),
+            PEERS.of(", ".join(sorted({refused["peer"], silent["peer"]})))]
 
 
 def main() -> None:
-    checked = check_timing(measure, claims, attempts=2)
-    r = checked.result
-    if r["reason"]:
-        print(r["reason"])
-    else:
-        print(table(["curl against dual:8000", "connected to", "time_connect s"],
-                    [[k, v.get("peer", "-"), f"{v.get('seconds', 0):.2f}"]
-                     for k, v in r["result"].items()]))
+    try:
+        checked = check_timing(measure, claims, attempts=2)
+    except NotMeasurable as why:
+        return publish_unmeasured([REFUSED, SILENT, PEERS], why)
+    print(table(["curl against dual:8000", "connected to", "time_connect s"],
+                [[k, v["peer"], f"{v['seconds']:.2f}"]
+                 for k, v in checked.result.items()]))
     publish(checked.claims)
 
 

@@ -8,18 +8,37 @@ import socket
 import time
 
 from snippets import netns
-from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    NotMeasurable,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 
 ROUTES = {"unreachable": ("10.99.0.1", "2001:db8::1"), "prohibit": ("10.99.0.2",
           "2001:db8::2"), "blackhole": ("10.99.0.3", "2001:db8::3"),
           "throw": ("10.99.0.4", "2001:db8::4"), "no route": ("10.98.0.1",
                                                               "2001:db9::1")}
-EXPECTED = {"unreachable": "EHOSTUNREACH", "prohibit": "EACCES",
-            "blackhole": "EINVAL", "throw": "ENETUNREACH", "no route": "ENETUNREACH",
-            "closed port": "ECONNREFUSED", "UDP to a closed port": "ECONNREFUSED",
-            "full accept queue": "timed out"}
 WAIT = 0.3  # the client's own timeout for the silent drop
+BOTH = " (TCP and UDP, IPv4 and IPv6)"
+KINDS = [  # each failure, the errno Linux gives it, and what the finding says
+    ("unreachable", "EHOSTUNREACH", "a route of type unreachable fails with {bound}"),
+    ("prohibit", "EACCES", "a route of type prohibit fails with {bound}"),
+    ("blackhole", "EINVAL", "a route of type blackhole fails with {bound}"),
+    ("throw", "ENETUNREACH", "a route of type throw fails with {bound}"),
+    ("no route", "ENETUNREACH", "an address with no route fails with {bound}"),
+    ("closed port", "ECONNREFUSED", ("a TCP connect to a closed port on a live host "
+                                     "fails with {bound} (IPv4 and IPv6)")),
+    ("UDP to a closed port", "ECONNREFUSED", ("UDP to a closed port learns of the "
+     "ICMP port unreachable on its next recv(): {bound} (IPv4 and IPv6)")),
+    ("full accept queue", "timed out", ("a full accept queue drops the SYN with no "
+     f"answer: the connect has {{bound}} at the client's own {WAIT} s timeout"))]
+ERRNOS = {kind: finding(f"errno-{kind.lower().replace(' ', '-')}",
+                        text + (BOTH if kind in ROUTES else ""), equals(want))
+          for kind, want, text in KINDS}
 
 
 def attempt(fam, kind, addr, timeout: float = 1.0) -> tuple[str, float]:
@@ -58,49 +77,35 @@ def every_kind() -> list:
     return rows
 
 
-def measure() -> dict:
+def measure() -> list:
+    """Every attempt, in a fresh namespace with the routes added (raises
+    NotMeasurable where the host forbids namespaces)."""
     routes = [f"{'-6 ' if ':' in a else ''}route add {t} {a}"
               for t, addrs in ROUTES.items() if t != "no route" for a in addrs]
-    try:
-        return {"rows": netns.run(every_kind, routes=routes), "reason": None}
-    except netns.Unavailable as exc:
-        return {"rows": None, "reason": f"not checked here: {exc.reason}"}
+    return netns.run(every_kind, routes=routes)
 
 
-def claims(r: dict) -> list[Claim]:
-    if r["reason"]:
-        return [Claim.not_checked(f"{k} gives {v}", r["reason"])
-                for k, v in EXPECTED.items()]
-    out = []
-    for kind, want in EXPECTED.items():
-        rows = [x for x in r["rows"] if x[0] == kind]
-        got = sorted({x[3] for x in rows})
-        out.append(Claim(f"{kind} gives {want} (TCP and UDP, IPv4 and IPv6)"
-                         if kind in ROUTES else f"{kind} gives {want}",
-                         f"{len(rows)} attempts: {got}", got == [want]))
-    drop = [x for x in r["rows"] if x[0] == "full accept queue"][0]
-    out.append(Claim(f"the silent drop ends only at the client's {WAIT} s timeout",
-                     f"{drop[4]:.2f} s", drop[4] >= WAIT, timing=True))
-    return out
+def claims(rows: list) -> list[Claim]:
+    return [expect.of(", ".join(sorted({r[3] for r in rows if r[0] == kind})))
+            for kind, expect in ERRNOS.items()]
 
 
 def main() -> None:
-    checked = check_timing(measure, claims)
-    r = checked.result
-    if r["rows"]:
-        cols = [("INET", "STREAM"), ("INET", "DGRAM"), ("INET6", "STREAM"),
-                ("INET6", "DGRAM")]
-        got = {(k, ip, so): (o, t) for k, ip, so, o, t in r["rows"]}
-        rows = []
-        for kind in EXPECTED:
-            slowest = max(t for (k, *_), (_, t) in got.items() if k == kind)
-            rows.append([kind, *(got.get((kind, *c), ("-",))[0] for c in cols),
-                         "at once" if slowest < 0.05 else f"after {slowest:.1f} s"])
-        print(table(["failure", "TCP/IPv4", "UDP/IPv4", "TCP/IPv6", "UDP/IPv6",
-                     "when"], rows))
-    else:
-        print(r["reason"])
-    publish(checked.claims)
+    try:
+        rows = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured(ERRNOS.values(), why)
+    cols = [("INET", "STREAM"), ("INET", "DGRAM"), ("INET6", "STREAM"),
+            ("INET6", "DGRAM")]
+    got = {(k, ip, so): (o, t) for k, ip, so, o, t in rows}
+    lines = []
+    for kind in ERRNOS:
+        slowest = max(t for (k, *_), (_, t) in got.items() if k == kind)
+        lines.append([kind, *(got.get((kind, *c), ("-",))[0] for c in cols),
+                      "at once" if slowest < 0.05 else f"after {slowest:.1f} s"])
+    print(table(["failure", "TCP/IPv4", "UDP/IPv4", "TCP/IPv6", "UDP/IPv6", "when"],
+                lines))
+    publish(claims(rows))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
+from snippets.report import HostForbids
+
 SETUP, ENTER, REGISTER = 425, 426, 427  # __NR_io_uring_* on x86-64 and arm64
 SETUP_CQE32, SETUP_SINGLE_ISSUER, SETUP_DEFER_TASKRUN = 1 << 11, 1 << 12, 1 << 13
 ZCRX_FLAGS = SETUP_CQE32 | SETUP_SINGLE_ISSUER | SETUP_DEFER_TASKRUN
@@ -170,9 +172,9 @@ def host() -> dict:
             "net_admin": bool(int(caps, 16) >> 12 & 1)}  # CAP_NET_ADMIN is bit 12
 
 
-def in_user_namespace(ask: Callable[[], int], timeout: float = 5.0) -> int | str:
+def in_user_namespace(ask: Callable[[], int], timeout: float = 5.0) -> int:
     """ask() run by a child in a new user namespace (root there, not outside): its
-    answer, or why there was none (the host may forbid user namespaces)."""
+    answer; HostForbids where there was none (the host may forbid user namespaces)."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -194,4 +196,6 @@ def in_user_namespace(ask: Callable[[], int], timeout: float = 5.0) -> int | str
         if not ready:
             os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    return int(answer) if answer.lstrip("-").isdigit() else answer
+    if not answer.lstrip("-").isdigit():
+        raise HostForbids(f"no user namespace here ({answer})")
+    return int(answer)

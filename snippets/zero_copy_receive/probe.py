@@ -8,8 +8,28 @@ import mmap
 import os
 import socket
 
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    HostForbids,
+    NotMeasurable,
+    equals,
+    finding,
+    publish,
+    table,
+)
 from snippets.zero_copy_receive import _uring as uring
+
+FLAGS = finding("flags-required", "a ring without DEFER_TASKRUN and CQE32 gets "
+                "{bound}", equals("EINVAL"))
+BUILT_IN = finding("zcrx-built-in", "a missing ifindex gets {bound}: every check "
+                   "before the device lookup passed, so zero-copy receive is built "
+                   "into this kernel", equals("ENODEV"))
+NO_DEVICE = finding("lo-refused", "lo gets {bound}: it has no hardware device to "
+                    "receive into", equals("EOPNOTSUPP"))
+CAPABILITY = finding("capability-first", "without CAP_NET_ADMIN both rings get "
+                     "{bound}: the capability is checked before the ring's flags",
+                     equals("EPERM"))
+CLAIMS = [FLAGS, BUILT_IN, NO_DEVICE, CAPABILITY]
 
 
 def ask(if_idx: int, ring_flags: int) -> int:
@@ -41,6 +61,13 @@ def ask(if_idx: int, ring_flags: int) -> int:
 def measure() -> dict:
     lo = socket.if_nametoindex("lo")
     missing = max(i for i, _ in socket.if_nameindex()) + 1000
+    try:  # root there, not in the initial namespace
+        userns = {"zero-copy ring, lo": uring.in_user_namespace(
+                      lambda: ask(lo, uring.ZCRX_FLAGS)),
+                  "ring without DEFER_TASKRUN/CQE32, lo": uring.in_user_namespace(
+                      lambda: ask(lo, 0))}
+    except HostForbids as why:
+        userns = why  # what the capability claim says instead of a verdict
     return {
         **uring.host(),
         "asks": {
@@ -48,18 +75,12 @@ def measure() -> dict:
             "zero-copy ring, missing ifindex": ask(missing, uring.ZCRX_FLAGS),
             "zero-copy ring, lo": ask(lo, uring.ZCRX_FLAGS),
         },
-        "in a user namespace": {  # root there, not in the initial namespace
-            "zero-copy ring, lo": uring.in_user_namespace(
-                lambda: ask(lo, uring.ZCRX_FLAGS)),
-            "ring without DEFER_TASKRUN/CQE32, lo": uring.in_user_namespace(
-                lambda: ask(lo, 0)),
-        },
+        "in a user namespace": userns,
     }
 
 
-def name(code: int | str) -> str:
-    if isinstance(code, str):
-        return code
+def name(code: int) -> str:
+    """The answer as the table shows it: accepted, or an errno and its number."""
     if code == 0:
         return "accepted"
     where = "io_uring_setup: " if code < 0 else ""
@@ -68,45 +89,41 @@ def name(code: int | str) -> str:
     return f"{where}{label} ({code})"
 
 
+def answer(*codes: int) -> str:
+    """The errno names given, once each: "EPERM" when every ask got EPERM."""
+    return ", ".join(sorted({name(c).split(" (")[0] for c in codes}))
+
+
 def claims(r: dict) -> list[Claim]:
     asks, userns = r["asks"], r["in a user namespace"]
     plain, missing, lo = asks.values()
-    seen = ", ".join(f"{k}: {name(v)}" for k, v in asks.items())
-    expect = {"missing": errno.ENODEV, "lo": errno.EOPNOTSUPP, "plain": errno.EINVAL}
+    seen = ", ".join(name(v) for v in asks.values())
+    why = None
     if min(asks.values()) < 0:
-        why = (f"io_uring_setup refused ({name(lo)}; "
-               f"kernel.io_uring_disabled = {r['io_uring_disabled']})")
-        return [Claim.not_checked("the kernel answers a zero-copy receive request",
-                                  why, seen)]
-    if r["version"] < (6, 15):
-        return [Claim(f"Linux {r['release']} predates zero-copy receive (merged for "
-                      "6.15): register opcode 32 is unknown, EINVAL every time", seen,
-                      set(asks.values()) == {errno.EINVAL})]
-    if not r["net_admin"]:
-        return [Claim("without CAP_NET_ADMIN every request is refused with EPERM",
-                      seen, set(asks.values()) == {errno.EPERM})]
-    if missing == errno.EOPNOTSUPP:
-        return [Claim.not_checked("a missing ifindex gets as far as the device lookup",
-                                  f"Linux {r['release']} was built without "
-                                  "CONFIG_IO_URING_ZCRX: every request EOPNOTSUPP",
-                                  seen)]
-    out = [Claim("a missing ifindex gets ENODEV: every check before the device "
-                 "lookup passed, so zero-copy receive is built into this kernel",
-                 name(missing), missing == expect["missing"]),
-           Claim("lo gets EOPNOTSUPP: it has no hardware device to receive into",
-                 name(lo), lo == expect["lo"]),
-           Claim("a ring without DEFER_TASKRUN and CQE32 gets EINVAL", name(plain),
-                 plain == expect["plain"])]
-    statement = ("in a new user namespace (root there, not in the initial one) both "
-                 "rings get EPERM: the capability is checked before the ring's flags")
-    refused = [v for v in userns.values() if isinstance(v, str)]
-    if refused:
-        out.append(Claim.not_checked(statement,
-                                     f"no user namespace here ({refused[0]})"))
-    else:
-        out.append(Claim(statement, ", ".join(name(v) for v in userns.values()),
-                         set(userns.values()) == {errno.EPERM}))
-    return out
+        why = HostForbids(f"io_uring_setup refused ({name(lo)}; "
+                          f"kernel.io_uring_disabled = {r['io_uring_disabled']})")
+    elif r["version"] < (6, 15):
+        why = NotMeasurable(f"Linux {r['release']} predates zero-copy receive (merged "
+                            f"for 6.15); it answered {seen}")
+    elif missing == errno.EOPNOTSUPP:
+        why = NotMeasurable(f"Linux {r['release']} was built without "
+                            f"CONFIG_IO_URING_ZCRX; it answered {seen}")
+    if why:
+        return [e.not_checked(why) for e in CLAIMS]
+    if not r["net_admin"]:  # this process is the one without the capability
+        stopped = HostForbids(f"this process lacks CAP_NET_ADMIN: every ask stops "
+                              f"at the capability check ({seen})")
+        return [e.not_checked(stopped) for e in (FLAGS, BUILT_IN, NO_DEVICE)] + [
+            CAPABILITY.of(answer(plain, lo), "this process")]
+    out = [FLAGS.of(answer(plain)), BUILT_IN.of(answer(missing)),
+           NO_DEVICE.of(answer(lo))]
+    if isinstance(userns, NotMeasurable):
+        return out + [CAPABILITY.not_checked(userns)]
+    if min(userns.values()) < 0:  # no ring there: the ask never reached the check
+        return out + [CAPABILITY.not_checked(HostForbids(
+            f"no io_uring in a user namespace here ({name(min(userns.values()))})"))]
+    return out + [CAPABILITY.of(answer(*userns.values()),
+                                "in a user namespace (root there, not outside)")]
 
 
 def main() -> None:
@@ -114,8 +131,9 @@ def main() -> None:
     print(f"Linux {r['release']}, kernel.io_uring_disabled = {r['io_uring_disabled']}"
           f", CAP_NET_ADMIN: {'yes' if r['net_admin'] else 'no'}")
     rows = [[k, name(v)] for k, v in r["asks"].items()]
-    rows += [[f"user namespace, {k}", name(v)]
-             for k, v in r["in a user namespace"].items()]
+    userns = r["in a user namespace"]
+    rows += ([[f"user namespace, {k}", name(v)] for k, v in userns.items()]
+             if isinstance(userns, dict) else [["user namespace", "none here"]])
     print(table(["IORING_REGISTER_ZCRX_IFQ asked with", "answer"], rows))
     publish(claims(r))
 
