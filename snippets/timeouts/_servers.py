@@ -7,10 +7,20 @@ import socket
 import threading
 import time
 
+from snippets.measure import check_timing
+from snippets.report import Claim, between, check, equals, publish, table
 from snippets.timeouts._pool import HOST, SAFETY, WorkerPool
 
 __all__ = ["HOST", "OK", "WorkerPool", "ask", "get", "keep_alive", "read_head", "reply"]
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+# the self-check's claims (main): the plumbing every demo stands on
+ANSWERS = check("pool-answers", "the pool answers a request: {bound}",
+                equals("HTTP/1.1 200 OK"))
+IDLE_CLOSE = check("pool-idle-close", "its 0.2 s idle timeout closes a quiet "
+                   "connection after {bound}", between(0.19, 1.0), unit="s",
+                   fmt=".2f", timing=True)
+JOINED = check("pool-joins-threads", "threads left running after the pool: {bound}",
+               equals(0))
 
 
 def get(path: str = "/") -> bytes:
@@ -59,23 +69,32 @@ def ask(address, path: str = "/", timeout: float = 1.0) -> str:
             return "gave up"
 
 
-def main() -> None:
-    """Self-check: one request answered, the idle close seen, nothing left behind."""
-    from snippets.report import Claim, publish, table
-
+def measure() -> dict:
+    """One request answered, then the idle close: how long until the EOF."""
     threads = threading.active_count()
     with (WorkerPool(keep_alive, idle=0.2) as pool,
           socket.create_connection(pool.address, timeout=2) as c):
         c.sendall(get())
         answer, t0 = c.recv(64), time.monotonic()
-        eof, quiet = c.recv(64), time.monotonic() - t0  # until the idle close
-    left = threading.active_count() - threads
+        while c.recv(64):  # until the idle close: EOF
+            pass
+        quiet = time.monotonic() - t0
+    return {"answer": answer.split(b"\r\n")[0].decode(), "quiet": quiet,
+            "left": threading.active_count() - threads}
+
+
+def claims(r: dict) -> list[Claim]:
+    return [ANSWERS.of(r["answer"]), IDLE_CLOSE.of(r["quiet"]),
+            JOINED.of(r["left"])]
+
+
+def main() -> None:
+    """Self-check: one request answered, the idle close seen, nothing left behind."""
+    checked = check_timing(measure, claims)
+    r = checked.result
     print(table(["answer", "next recv", "threads left"],
-                [[answer[:15].decode(), f"{eof!r} after {quiet:.1f} s idle", left]]))
-    publish([Claim("a request is answered", repr(answer[:15]), answer == OK),
-             Claim("the idle timeout closes a quiet connection, not before 0.2 s",
-                   f"EOF after {quiet:.2f} s", eof == b"" and quiet >= 0.19),
-             Claim("leaving the pool joins its threads", f"{left} left", left == 0)])
+                [[r["answer"], f"EOF after {r['quiet']:.1f} s idle", r["left"]]]))
+    publish(checked.claims)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,29 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    above,
+    at_most,
+    check,
+    equals,
+    finding,
+    publish,
+    table,
+)
 from snippets.timeouts._servers import OK, WorkerPool, ask, read_head
 
 UNITS, UNIT, PATIENCE = 16, 0.05, 0.25  # the work asked for; the client's timeout
+
+GAVE_UP = check("clients-give-up", "clients that give up before the work is done: "
+                "{bound} of 2", equals(2), timing=True)
+FINISHED = check("ignorer-finishes", "the server that does not look runs to the end "
+                 "and writes its answer: {bound}", equals("finished"))
+AFTER = finding("work-after-leaving", f"a server that does not look does {{bound}} of "
+                f"its {UNITS} units after the client has gone", above(UNITS // 2),
+                timing=True)
+STOPS = finding("watcher-stops", "a server that watches the connection does {bound} "
+                "unit after the client has gone", at_most(1), timing=True)
 
 
 def gone(conn: socket.socket) -> bool:
@@ -51,19 +70,9 @@ def measure() -> dict:
 
 def claims(r: dict) -> list[Claim]:
     ig, wa = r.values()
-    ev = [f"client {x['client']}; server {x['server']} after {x['units']} units, "
-          f"{x['after']} after the client left" for x in (ig, wa)]
-    return [
-        Claim("the client's timeout fires before the work is done", ev[0],
-              ig["client"] == wa["client"] == "gave up", timing=True),
-        Claim(f"a server that does not look finishes all {UNITS} units", ev[0],
-              ig["server"] == "finished" and ig["units"] == UNITS),
-        Claim("...most of them after the client had gone: work nobody reads", ev[0],
-              ig["after"] > UNITS / 2, timing=True),
-        Claim("a server that watches the connection stops within a unit of the "
-              "client leaving", ev[1], wa["server"] == "cancelled"
-              and wa["after"] <= 1 and wa["units"] < UNITS / 2, timing=True),
-    ]
+    gave_up = sum(x["client"] == "gave up" for x in r.values())
+    return [GAVE_UP.of(gave_up), FINISHED.of(ig["server"]),
+            AFTER.of(ig["after"]), STOPS.of(wa["after"])]
 
 
 def main() -> None:

@@ -10,13 +10,51 @@ import time
 from collections import namedtuple
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    HostForbids,
+    NotMeasurable,
+    at_least,
+    below,
+    between,
+    check,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 
 HOST = "127.0.0.1"
 BUDGET, WATCH = 0.5, 1.6  # the client's connect timeout; how long we watch the rest
 # outcome: an errno name, "timed out" (the client's own clock) or "pending";
 # syns_resent: tcpi_retransmits from TCP_INFO
 Attempt = namedtuple("Attempt", "client outcome seconds syns_resent")
+
+REFUSED = finding("closed-port-refused", "connect() to a closed port fails with "
+                  "{bound}", equals("ECONNREFUSED"))
+AT_ONCE = finding("refused-at-once", "the refusal takes {bound}", below(100),
+                  unit="ms", timing=True)
+SILENT = finding("full-queue-silent", "a full accept queue answers no SYN: connect() "
+                 f"with settimeout({BUDGET}) {{bound}}", equals("timed out"))
+MINE = check("settimeout-at-budget",
+             f"settimeout({BUDGET}) gives up at its budget: {{bound}}",
+             between(0.4, 1.0), unit="s", fmt=".2f", timing=True)
+USER = finding("user-timeout-etimedout", "TCP_USER_TIMEOUT=500ms makes the kernel "
+               "end the attempt with {bound}", equals("ETIMEDOUT"))
+USER_LATE = finding("user-timeout-late", "TCP_USER_TIMEOUT=500ms gives up later than "
+                    "its limit, at the first SYN resend: {bound}",
+                    between(900, 1400), unit="ms", fmt=",.0f", timing=True)
+USER_RESENT = finding("user-timeout-one-resend", "SYNs resent before "
+                      "TCP_USER_TIMEOUT=500ms gave up: {bound}", equals(1))
+PENDING = finding("no-timeout-pending", f"with no timeout, connect() is still "
+                  f"{{bound}} at {WATCH} s", equals("pending"))
+RESENT = finding("syn-resent", "SYNs the kernel resent by then for the connect() "
+                 "with no timeout: {bound}", at_least(1))
+SYNCNT = finding("syncnt-gives-up", "TCP_SYNCNT={n} makes the kernel end the attempt "
+                 "with {bound}", equals("ETIMEDOUT"))
+# what a run publishes; --syncnt adds SYNCNT, too slow for the page
+PAGE = [REFUSED, AT_ONCE, SILENT, MINE, USER, USER_LATE, USER_RESENT, PENDING, RESENT]
 
 
 def start(addr, timeout: float = 0.0, opt: int = 0, value: int = 0) -> socket.socket:
@@ -40,6 +78,8 @@ def finish(name: str, s: socket.socket, t0: float, until: float) -> Attempt:
 
 
 def measure() -> list[Attempt]:
+    if not sys.platform.startswith("linux"):
+        raise HostForbids("needs Linux (TCP_INFO, TCP_USER_TIMEOUT, TCP_SYNCNT)")
     with socket.socket() as closed:  # bound, never listening: the kernel answers RST
         closed.bind((HOST, 0))
         t0 = time.monotonic()
@@ -65,33 +105,20 @@ def syncnt_give_up(syncnt: int = 1, limit: float = 15.0) -> Attempt:
 
 def claims(r: list[Attempt]) -> list[Claim]:
     refused, mine, bounded, waiting, *syncnt = r
-    ev = [f"{a.outcome} at {a.seconds:.2f} s, {a.syns_resent} SYN resent" for a in r]
-    return [
-        Claim("a closed port is refused at once, without a SYN resent", ev[0],
-              refused.outcome == "ECONNREFUSED" and refused.syns_resent == 0
-              and refused.seconds < 0.1, timing=True),
-        Claim(f"settimeout({BUDGET}) gives up at about {BUDGET} s", ev[1],
-              mine.outcome == "timed out" and 0.4 <= mine.seconds <= 1.0,
-              timing=True),
-        Claim("TCP_USER_TIMEOUT makes the kernel give up, well before we stop watching",
-              ev[2], bounded.outcome == "ETIMEDOUT" and bounded.seconds < WATCH - 0.2,
-              timing=True),
-        Claim("...later than its 500 ms limit, after exactly one SYN resent", ev[2],
-              bounded.syns_resent == 1 and bounded.seconds > 0.5, timing=True),
-        Claim(f"with no timeout, connect() is still pending at {WATCH} s "
-              "and the kernel has resent its SYN", ev[3],
-              waiting.outcome == "pending" and waiting.syns_resent >= 1, timing=True),
-    ] + [Claim(f"{a.client} makes the kernel give up after resending", ev[4],
-               a.outcome == "ETIMEDOUT" and a.syns_resent >= 1) for a in syncnt]
+    return [REFUSED.of(refused.outcome), AT_ONCE.of(refused.seconds * 1000),
+            SILENT.of(mine.outcome), MINE.of(mine.seconds), USER.of(bounded.outcome),
+            USER_LATE.of(bounded.seconds * 1000), USER_RESENT.of(bounded.syns_resent),
+            PENDING.of(waiting.outcome), RESENT.of(waiting.syns_resent)] + [
+        SYNCNT.of(a.outcome, n=a.client.split("=")[1]) for a in syncnt]
 
 
 def main() -> None:
-    if not sys.platform.startswith("linux"):
-        print("not checked here: needs Linux (TCP_INFO, TCP_USER_TIMEOUT, TCP_SYNCNT)")
-        return publish([])
     slow = "--syncnt" in sys.argv
-    checked = check_timing(lambda: measure() + ([syncnt_give_up()] if slow else []),
-                           claims)
+    try:
+        checked = check_timing(
+            lambda: measure() + ([syncnt_give_up()] if slow else []), claims)
+    except NotMeasurable as why:
+        return publish_unmeasured(PAGE, why)
     r = checked.result
     rows = [[a.client, a.outcome, f"{a.seconds:.1f}", a.syns_resent] for a in r]
     print(table(["client", "outcome", "seconds", "SYNs resent"], rows))

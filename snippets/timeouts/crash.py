@@ -12,13 +12,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, below, equals, finding, publish, table
 from snippets.timeouts._servers import HOST
 
 # The client: connect, say hello, then hang without ever reading (until killed).
 CLIENT = ("import socket, sys, time\n"
           "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
           "s.sendall(b'hello'); time.sleep(30)")
+
+FIN = finding("killed-sends-fin", "the server's recv() from a killed client sees "
+              "{bound}", equals("EOF (FIN)"))
+RST = finding("killed-unread-sends-rst", "the server's recv() from a client killed "
+              "holding unread data sees {bound}", equals("ECONNRESET (RST)"))
+AT_ONCE = finding("crash-seen-at-once", "time from each kill to the server's recv() "
+                  "returning, the longer of two: {bound}", below(1000), unit="ms",
+                  timing=True)
 
 
 def kill_client(unread: bool) -> tuple[str, float]:
@@ -58,14 +66,7 @@ def measure() -> dict[str, tuple[str, float]]:
 
 def claims(r: dict[str, tuple[str, float]]) -> list[Claim]:
     (quiet, s1), (unread, s2) = r.values()
-    return [
-        Claim("the server sees a killed client's FIN: recv() returns EOF", quiet,
-              quiet == "EOF (FIN)"),
-        Claim("a client killed with unread data sends a RST instead", unread,
-              unread == "ECONNRESET (RST)"),
-        Claim("both arrive at once: well within a second of the kill",
-              f"{s1:.2f} s, {s2:.2f} s", max(s1, s2) < 1.0, timing=True),
-    ]
+    return [FIN.of(quiet), RST.of(unread), AT_ONCE.of(max(s1, s2) * 1000)]
 
 
 def main() -> None:

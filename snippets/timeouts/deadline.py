@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from snippets.measure import check_timing, timed
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, at_least, between, check, finding, publish, table
 from snippets.timeouts._servers import WorkerPool, get, read_head
 
 BUDGET = 0.5  # what every client is willing to wait for a response, in seconds
@@ -19,6 +19,19 @@ PER_RECV, LOOP, AIO = (f"per-recv timeout {BUDGET} s", f"deadline loop {BUDGET} 
                        f"asyncio.timeout({BUDGET})")
 CASES = [(PER_RECV, "/silent"), (PER_RECV, "/trickle"), (LOOP, "/trickle"),
          (AIO, "/trickle")]  # (client, handler)
+
+SILENCE = check("per-recv-catches-silence", "a per-recv timeout gives up on a silent "
+                "server at its budget: {bound}", between(0.8, 2.0), unit="x",
+                fmt=".1f", timing=True)
+TRICKLE = finding("per-recv-outlasted", "a per-recv timeout waits {bound} its budget "
+                  f"when a byte arrives every {GAP} s", at_least(2.0), unit="x",
+                  fmt=".1f", timing=True)
+LOOP_CUT = check("deadline-loop-cuts", "a deadline loop gives up on the trickle at its "
+                 "budget: {bound}", between(0.8, 2.0), unit="x", fmt=".1f",
+                 timing=True)
+AIO_CUT = finding("asyncio-timeout-cuts", "asyncio.timeout gives up on the trickle at "
+                  "its budget: {bound}", between(0.8, 2.0), unit="x", fmt=".1f",
+                  timing=True)
 
 
 def slow(conn: socket.socket, pool: WorkerPool) -> str:
@@ -63,17 +76,9 @@ def measure() -> list[tuple[float, str]]:  # (seconds, outcome) for each of CASE
 
 
 def claims(r: list[tuple[float, str]]) -> list[Claim]:
-    ev = [f"{outcome} after {s:.2f} s" for s, outcome in r]
-    cut = [outcome == "timed out" and 0.4 <= s <= 1.0 for s, outcome in r]
-    trickled, outcome = r[1]
-    return [
-        Claim("a per-recv timeout catches a server that says nothing", ev[0], cut[0],
-              timing=True),
-        Claim("a per-recv timeout waits far past its budget when bytes trickle", ev[1],
-              outcome == "complete" and trickled >= 2 * BUDGET, timing=True),
-        Claim("a deadline loop gives up at its budget", ev[2], cut[2], timing=True),
-        Claim("asyncio.timeout gives up at its budget", ev[3], cut[3], timing=True),
-    ]
+    (silent, _), (trickle, _), (loop, _), (aio, _) = r
+    return [SILENCE.of(silent / BUDGET), TRICKLE.of(trickle / BUDGET),
+            LOOP_CUT.of(loop / BUDGET), AIO_CUT.of(aio / BUDGET)]
 
 
 def main() -> None:

@@ -8,7 +8,16 @@ from collections import namedtuple
 from contextlib import ExitStack
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    at_most,
+    below,
+    check,
+    equals,
+    finding,
+    publish,
+    table,
+)
 from snippets.svg import line_chart
 from snippets.timeouts._servers import WorkerPool, get, keep_alive
 
@@ -16,6 +25,17 @@ WORKERS, CLIENTS, IDLE = 6, 10, 0.25  # one new client every TICK s, then a quie
 TICK, TICKS = 0.1, 13
 # held: (seconds, connections the server holds); served: clients answered
 Pile = namedtuple("Pile", "server held served")
+
+STUCK = check("no-idle-serves-workers", f"with no idle timeout abandoned clients keep "
+              f"all {WORKERS} workers: clients served {{bound}} of {CLIENTS}",
+              equals(WORKERS), timing=True)
+PEAK = finding("idle-peak", f"an idle timeout of {IDLE} s frees them: the most "
+               f"connections held at once is {{bound}}, the pool never fills",
+               below(WORKERS), timing=True)
+SERVED = check("idle-serves-all", f"with the idle timeout clients served: {{bound}} "
+               f"of {CLIENTS}", equals(CLIENTS), timing=True)
+END = finding("idle-end-held", "after the quiet tail the idle-timeout server holds "
+              "{bound} connections", at_most(WORKERS // 2), timing=True)
 
 
 def measure() -> list[Pile]:
@@ -48,20 +68,8 @@ def answered(c: socket.socket) -> bool:
 
 def claims(r: list[Pile]) -> list[Claim]:
     none, idle = r
-    peak = [max(n for _, n in p.held) for p in r]
-    ev = [f"peak {k} held, last {p.held[-1][1]} held, {p.served} served"
-          for k, p in zip(peak, r)]
-    return [
-        Claim(f"with no idle timeout abandoned clients take all {WORKERS} workers "
-              f"and {CLIENTS - WORKERS} later clients are never served", ev[0],
-              none.held[-1][1] == WORKERS and none.served == WORKERS, timing=True),
-        Claim("an idle timeout frees them: the pool never fills and every client "
-              "is served", ev[1], peak[1] < WORKERS and idle.served == CLIENTS,
-              timing=True),
-        Claim("at the end the timeout server holds at most half as many",
-              f"{idle.held[-1][1]} vs {none.held[-1][1]}",
-              2 * idle.held[-1][1] <= none.held[-1][1], timing=True),
-    ]
+    return [STUCK.of(none.served), PEAK.of(max(n for _, n in idle.held)),
+            SERVED.of(idle.served), END.of(idle.held[-1][1])]
 
 
 def main() -> None:

@@ -8,17 +8,34 @@ import time
 from collections import namedtuple
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, check, equals, finding, publish, table
 from snippets.timeouts._servers import WorkerPool, get, keep_alive
 
 IDLE = 0.2  # the server closes a keep-alive connection after this much quiet
 GET = get("/balance")
-# first, retry: status lines; sent: what send() returned after the idle close;
-# reply: what recv() then got; next_send: what the send after that raised;
-# answered: how many requests the server answered on the first connection;
+# first, retry: status lines; sent: what send() returned after the idle close (or
+# the error it raised); reply: what recv() then got; next_send: what the send after
+# that raised; answered: requests the server answered on the first connection;
 # states: the client socket's TCP state before the send and after the recv
 Race = namedtuple("Race", "first sent reply next_send answered retry states")
 STATES = {1: "ESTABLISHED", 7: "CLOSE", 8: "CLOSE_WAIT"}  # include/net/tcp_states.h
+OK = "HTTP/1.1 200 OK"
+
+ANSWERED = check("first-and-retry-answered", "the first GET and its retry on a fresh "
+                 "connection are answered 200: {bound} of 2", equals(2))
+FIN_IN = finding("close-wait-before-send", "after the server's idle close the client "
+                 "socket is in {bound}: the FIN has arrived", equals("CLOSE_WAIT"),
+                 timing=True)
+SEND_OK = finding("send-succeeds", "send() after the server's idle close still "
+                  "succeeds: bytes taken {bound}", equals(len(GET)))
+AT_EOF = finding("recv-eof", "recv() after that send returns {bound}: the FIN, not a "
+                 "response", equals("EOF"))
+RESET = finding("reset-closes", "the server's kernel answers the request bytes with a "
+                "reset: the client socket is now {bound}", equals("CLOSE"), timing=True)
+EPIPE = finding("next-send-epipe", "the next send() after the reset fails with "
+                "{bound}", equals("BrokenPipeError"), timing=True)
+ONE = check("server-answered-one", "requests the server answered on that connection: "
+            "{bound}", equals(1), timing=True)
 
 
 def state(conn: socket.socket) -> str:
@@ -37,7 +54,10 @@ def measure() -> Race:
             first = status(c)
             time.sleep(2 * IDLE)  # the connection sits in the client's pool, idle
             before = state(c)  # the server's FIN has arrived meanwhile
-            sent = c.send(GET)  # no error: the bytes only go to our own kernel
+            try:
+                sent = c.send(GET)  # no error: the bytes only go to our own kernel
+            except OSError as e:
+                sent = type(e).__name__
             reply = c.recv(1024)  # the FIN: end of stream
             time.sleep(0.05)  # the server's kernel answers those bytes with a RST
             after = state(c)
@@ -50,41 +70,27 @@ def measure() -> Race:
             c.sendall(GET)  # a GET is idempotent: retrying it is safe
             retry = status(c)
     done = min(pool.spans, key=lambda s: s.start)  # the first connection's span
-    return Race(first, sent, reply, next_send, int(done.kind.split()[1]), retry,
-                (before, after))
+    reply = reply.split(b"\r\n")[0].decode() or "EOF"
+    return Race(first.decode(), sent, reply, next_send,
+                int(done.kind.split()[1]), retry.decode(), (before, after))
 
 
 def claims(r: Race) -> list[Claim]:
-    return [
-        Claim("the first request on the connection is answered", r.first.decode(),
-              r.first == b"HTTP/1.1 200 OK"),
-        Claim("after the server's idle close the client socket is in CLOSE_WAIT "
-              "(the FIN arrived), yet send() succeeds",
-              f"{r.states[0]}; send() returned {r.sent} of {len(GET)} bytes",
-              r.states[0] == "CLOSE_WAIT" and r.sent == len(GET), timing=True),
-        Claim("recv() then returns EOF: the FIN, not a response", repr(r.reply),
-              r.reply == b""),
-        Claim("the server's kernel answers the request bytes with a reset: the "
-              "socket is now CLOSE", r.states[1], r.states[1] == "CLOSE",
-              timing=True),
-        Claim("so the next send fails with EPIPE", r.next_send,
-              r.next_send == "BrokenPipeError", timing=True),
-        Claim("the server answered exactly one request on that connection",
-              f"{r.answered}", r.answered == 1),
-        Claim("the same GET retried on a fresh connection is answered",
-              r.retry.decode(), r.retry == b"HTTP/1.1 200 OK"),
-    ]
+    return [ANSWERED.of([r.first, r.retry].count(OK)), FIN_IN.of(r.states[0]),
+            SEND_OK.of(r.sent), AT_EOF.of(r.reply), RESET.of(r.states[1]),
+            EPIPE.of(r.next_send), ONE.of(r.answered)]
 
 
 def main() -> None:
     checked = check_timing(measure, claims)
     r = checked.result
-    rows = [["1. GET on a new connection", r.first.decode()],
+    rows = [["1. GET on a new connection", r.first],
             [f"2. idle {2 * IDLE:.1f} s (server closes at {IDLE} s)", "-"],
-            ["3. send() the next GET", f"{r.states[0]}: {r.sent} bytes, no error"],
-            ["4. recv() its response", repr(r.reply) + " (EOF)"],
+            ["3. send() the next GET", f"{r.states[0]}: " + (
+                f"{r.sent} bytes, no error" if isinstance(r.sent, int) else r.sent)],
+            ["4. recv() its response", r.reply],
             ["5. send() again", f"{r.states[1]}: {r.next_send}"],
-            ["6. retry the GET on a new connection", r.retry.decode()]]
+            ["6. retry the GET on a new connection", r.retry]]
     print(table(["step", "result"], rows))
     print(f"requests the server answered on the first connection: {r.answered}")
     publish(checked.claims)

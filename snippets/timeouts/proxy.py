@@ -8,13 +8,24 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, check, equals, finding, publish, table
 from snippets.timeouts._servers import OK, WorkerPool, ask, read_head, reply
 
 WORK = 0.3  # what the backend spends on each request it receives, in seconds
 # name: (the proxy's upstream timeout, tries per request, client retries on 504)
 CASES = {"timeout > work": (0.6, 1, 0), "timeout < work": (0.15, 1, 0),
          "+ client retries 2x": (0.15, 1, 2), "+ proxy tries 2x": (0.15, 2, 2)}
+
+RELAYS = check("long-timeout-relays", "an upstream timeout longer than the work "
+               "relays the backend's answer: the client gets {bound}", equals(["200"]))
+GIVES_504 = finding("short-timeout-504", "an upstream timeout shorter than the work "
+                    "answers the client {bound}", equals(["504"]), timing=True)
+FINISHES = finding("backend-finishes", "the backend, never told, still finishes the "
+                   "request the proxy answered 504 for: {bound} of 1", equals(1),
+                   timing=True)
+MULTIPLIES = finding("retries-multiply", "retries multiply the work: with the client "
+                     "retrying twice, then the proxy also trying twice, the backend "
+                     "finishes it {bound} times", equals([3, 6]), timing=True)
 
 
 def backend(conn, pool: WorkerPool, log: list) -> str:
@@ -64,22 +75,9 @@ def measure() -> dict:
 
 def claims(r: dict) -> list[Claim]:
     ok, short, client, both = (r[name] for name in CASES)
-    ev = {n: f"answers {x['answers']}, backend started {x['started']}, "
-             f"finished {x['finished']}" for n, x in r.items()}
-    return [
-        Claim("an upstream timeout longer than the work relays the 200",
-              ev["timeout > work"], ok["answers"] == ["200"] and ok["started"] == 1,
-              timing=True),
-        Claim("an upstream timeout shorter than the work answers 504, while the "
-              "backend finishes the work anyway", ev["timeout < work"],
-              short["answers"] == ["504"] and short["finished"] == 1, timing=True),
-        Claim("a client that retries twice makes the backend work 3 times",
-              ev["+ client retries 2x"], client["answers"] == ["504"] * 3
-              and client["started"] == client["finished"] == 3, timing=True),
-        Claim("a proxy that also tries twice doubles it: 6 times per client request",
-              ev["+ proxy tries 2x"], both["started"] == 6 and both["finished"] == 6,
-              timing=True),
-    ]
+    return [RELAYS.of(ok["answers"]), GIVES_504.of(short["answers"]),
+            FINISHES.of(short["finished"]),
+            MULTIPLIES.of([client["finished"], both["finished"]])]
 
 
 def main() -> None:

@@ -10,10 +10,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, at_least, check, equals, finding, publish, table
 from snippets.timeouts._servers import HOST, OK, ask, read_head, reply
 
 CLIENTS, WORK, WAIT, PATIENCE = 8, 0.1, 0.2, 0.5  # one worker; seconds
+
+ALL_WORKED = check("no-wait-works-all", "without a wait timeout the worker works on "
+                   "{bound} requests", equals(CLIENTS))
+WASTED = finding("no-wait-wasted", "without a wait timeout the worker also works for "
+                 "clients that had given up: {bound}", at_least(1), timing=True)
+ALL_HANDLED = check("wait-handles-all", "with a wait timeout every request is worked "
+                    "on or dropped: {bound}", equals(CLIENTS))
+DROPPED = finding("wait-drops-late", f"a wait timeout of {WAIT} s drops late requests "
+                  "before any work starts: {bound}", at_least(1), timing=True)
+ANSWERED = finding("wait-answers-all", "with a wait timeout every client hears 200 or "
+                   "503 in time: clients that gave up {bound}", equals(0), timing=True)
+NOT_WASTED = finding("wait-wastes-none", "with a wait timeout no work is done for a "
+                     "client that has given up: {bound}", equals(0), timing=True)
 
 
 def worker(jobs: queue.Queue, wait_timeout: float | None, log: list) -> None:
@@ -61,23 +74,15 @@ def measure() -> dict:
     return {"no wait timeout": without, f"wait timeout {WAIT} s": with_one}
 
 
+def gave_up(x: dict) -> int:
+    return sum(a == "gave up" for a in x["answers"].values())
+
+
 def claims(r: dict) -> list[Claim]:
     no, wt = r.values()
-    ev = [f"{x['worked']} worked, {x['dropped']} dropped, {x['wasted']} worked for "
-          f"clients gone; answers {sorted(set(x['answers'].values()))}"
-          for x in r.values()]
-    return [
-        Claim("without a wait timeout the worker does every request", ev[0],
-              no["worked"] == CLIENTS and no["dropped"] == 0),
-        Claim("...including work for clients that had already given up", ev[0],
-              no["wasted"] >= 1, timing=True),
-        Claim("with one, late requests are dropped before work starts, and their "
-              "clients get a 503 instead of waiting out their patience", ev[1],
-              wt["dropped"] >= 1 and wt["worked"] + wt["dropped"] == CLIENTS
-              and sorted(set(wt["answers"].values())) == ["200", "503"], timing=True),
-        Claim("no work is done for a client that has given up", ev[1],
-              wt["wasted"] == 0, timing=True),
-    ]
+    return [ALL_WORKED.of(no["worked"]), WASTED.of(no["wasted"]),
+            ALL_HANDLED.of(wt["worked"] + wt["dropped"]), DROPPED.of(wt["dropped"]),
+            ANSWERED.of(gave_up(wt)), NOT_WASTED.of(wt["wasted"])]
 
 
 def main() -> None:
@@ -87,7 +92,7 @@ def main() -> None:
     print(table(["server", "worked", "dropped (503)", "clients gave up",
                  "work for clients gone"],
                 [[name, x["worked"], x["dropped"],
-                  sum(a == "gave up" for a in x["answers"].values()), x["wasted"]]
+                  gave_up(x), x["wasted"]]
                  for name, x in r.result.items()]))
     publish(r.claims)
 

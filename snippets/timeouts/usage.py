@@ -6,10 +6,34 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from snippets.measure import check_timing, timed
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    at_least,
+    below,
+    between,
+    check,
+    equals,
+    finding,
+    publish,
+    table,
+)
 from snippets.timeouts._servers import OK, WorkerPool, ask, read_head, reply
 
 UNITS, UNIT, BUDGET = 20, 0.05, 0.25  # /heavy needs UNITS x UNIT s; /light one UNIT
+
+HEAVY = check("heavy-answers", "the heavy request is answered 200 without a usage "
+              "timeout and 503 with one: {bound}", equals(["200", "503"]))
+BLOCKED = finding("light-waits-behind", "without a usage timeout the light request "
+                  "behind the heavy one waits {bound}", at_least(UNITS * UNIT / 2),
+                  unit="s", fmt=".2f", timing=True)
+STOPPED = finding("budget-stops-early", f"with a {BUDGET} s budget the heavy request "
+                  f"stops after {{bound}} of its {UNITS} units",
+                  between(1, UNITS // 2 - 1), timing=True)
+FREED = finding("freed-worker-sooner", "the freed worker serves the light request in "
+                "{bound} the time it waited without a budget", below(0.5), unit="x",
+                fmt=".2f", timing=True)
+LIGHT = check("light-answered", "servers that answer the light request with 200: "
+              "{bound} of 2", equals(2))
 
 
 def handle(conn, pool: WorkerPool, budget: float | None, log: dict) -> str:
@@ -48,21 +72,10 @@ def measure() -> dict:
 
 def claims(r: dict) -> list[Claim]:
     no, yes = r.values()
-    ev = [f"heavy {x['heavy']} after {x['units']} units; light {x['light']} after "
-          f"{x['light_waited']:.2f} s" for x in (no, yes)]
-    return [
-        Claim(f"without a usage timeout the heavy request runs all {UNITS} units",
-              ev[0], no["heavy"] == "200" and no["units"] == UNITS),
-        Claim("...and the light request behind it waits out most of that work",
-              ev[0], no["light"] == "200"
-              and no["light_waited"] >= UNITS * UNIT / 2, timing=True),
-        Claim(f"with a {BUDGET} s budget the heavy work stops early, with a 503",
-              ev[1], yes["heavy"] == "503" and 1 <= yes["units"] < UNITS / 2,
-              timing=True),
-        Claim("...and the freed worker serves the light request in under half the "
-              "wait", ev[1], yes["light"] == "200"
-              and 2 * yes["light_waited"] < no["light_waited"], timing=True),
-    ]
+    return [HEAVY.of([no["heavy"], yes["heavy"]]), BLOCKED.of(no["light_waited"]),
+            STOPPED.of(yes["units"]),
+            FREED.of(yes["light_waited"] / no["light_waited"]),
+            LIGHT.of(sum(x["light"] == "200" for x in r.values()))]
 
 
 def main() -> None:
