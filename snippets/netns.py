@@ -55,7 +55,6 @@ CHILD_EHASH = 1024
 _probe: str | None = None  # cached reason, "" once a namespace was seen to work
 
 
-Unavailable = NotMeasurable  # the old name; its callers move to report's names
 
 
 class ChildFailed(RuntimeError):

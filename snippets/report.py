@@ -349,8 +349,10 @@ class Expectation:
             raise ValueError(f"claim {self.id!r}: kind is {FINDING} or {CHECK}")
 
     def text(self, **names: Any) -> str:
+        """The statement with its bound in words; a `{name}` not given (a claim
+        that could not be measured) reads as "…"."""
         words = self.bound.words(self.unit, self.fmt)
-        return self.statement.format(bound=words, **names)
+        return self.statement.format_map(_Unknown(bound=words, **names))
 
     def of(self, measured: Any, detail: str = "", **names: Any) -> Claim:
         return Claim(self.id, self.kind, self.text(**names), measured, self.bound,
@@ -360,6 +362,11 @@ class Expectation:
         why = getattr(reason, "reason", None) or str(reason)
         return Claim(self.id, self.kind, self.text(**names), None, self.bound,
                      self.unit, self.fmt, "", self.timing, why, self.module)
+
+
+class _Unknown(dict):
+    def __missing__(self, key: str) -> str:
+        return "…"
 
 
 def _caller_module() -> str:

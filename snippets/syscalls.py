@@ -43,7 +43,6 @@ INSTALL = ("install python-ptrace (`make setup`) or strace "
            "(`apt-get install strace`)")
 
 
-NotMeasured = NotMeasurable  # the old name; its callers move to report's names
 
 
 @dataclass
