@@ -1,4 +1,5 @@
-"""The threads episode: each demo's claims hold when its functions run here."""
+"""The threads episode: each demo's claims hold when its functions run here, and a
+system that behaves otherwise breaks each finding."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import socket
 import threading
 
 import pytest
-from claimcheck import check, check_timed
+from claimcheck import check, check_timed, counter_case, refute
 
 from snippets.report import failed
 from snippets.threads import (
@@ -27,15 +28,21 @@ needs_reuseport = pytest.mark.skipif(
 
 
 def test_blocking_waits_overlap_in_a_pool_and_in_asyncio():
-    result = check_timed(io_bound)
-    assert result.sequential >= result.tasks * result.delay
-    assert result.threads_in_loop == result.threads_before
+    check_timed(io_bound)
+
+
+@counter_case("pool-fraction", "asyncio-fraction", "asyncio-no-thread")
+def test_waits_that_do_not_overlap_break_the_io_findings():
+    # a pool whose threads block one another, an event loop that ran its sleeps
+    # one after another on a helper thread
+    serial = io_bound.IoResult(20, 0.02, sequential=0.40, pool=0.41, asyncio=0.40,
+                               threads_before=1, threads_in_loop=2)
+    refute(io_bound.claims(serial), "pool-fraction", "asyncio-fraction",
+           "asyncio-no-thread")
 
 
 def test_pure_python_cpu_work_needs_processes_under_the_gil():
-    result = check_timed(cpu_bound)
-    assert result.gil == cpu_bound.gil_enabled()
-    assert all(len(v) == cpu_bound.ROUNDS for v in result.per_wall.values())
+    check_timed(cpu_bound)
 
 
 def cpu_result(gil, cores, thread_rate, proc_rate):
@@ -44,30 +51,50 @@ def cpu_result(gil, cores, thread_rate, proc_rate):
                                 "processes": [proc_rate] * 3})
 
 
-@pytest.mark.parametrize("gil, cores, thread_rate, proc_rate, holds", [
-    (True, 2, 1.0, 1.9, True),  # the GIL: threads take turns, processes overlap
-    (True, 2, 1.9, 1.9, False),  # a GIL build where threads overlapped: fails
-    (True, 2, 1.0, 1.1, False),  # processes that did not overlap: fails
-    (False, 2, 1.9, 1.9, True),  # free-threaded: threads are expected to overlap
-    (False, 2, 1.0, 1.9, False),
-    (False, 1, 1.0, 1.0, True),  # one core: nothing overlaps
-    (True, 1, 1.0, 1.9, False),
+@counter_case("python-threads-overlap", "python-processes-overlap")
+def test_threads_that_overlap_under_the_gil_or_processes_that_do_not_break_it():
+    # a GIL build whose threads ran Python at once; processes squeezed onto one core
+    refute(cpu_bound.claims(cpu_result(True, 2, 1.9, 1.1)),
+           "python-threads-overlap", "python-processes-overlap")
+    # free-threaded, yet its threads took turns
+    refute(cpu_bound.claims(cpu_result(False, 2, 1.0, 1.9)), "python-threads-overlap")
+
+
+@pytest.mark.parametrize("gil, cores, thread_rate, proc_rate", [
+    (True, 2, 1.0, 1.9),  # the GIL: threads take turns, processes overlap
+    (False, 2, 1.9, 1.9),  # free-threaded: threads are expected to overlap
+    (False, 1, 1.0, 1.0),  # one core: nothing overlaps
 ])
-def test_cpu_claims_follow_the_build_and_the_core_count(gil, cores, thread_rate,
-                                                        proc_rate, holds):
-    claims = cpu_bound.claims(cpu_result(gil, cores, thread_rate, proc_rate))
-    assert (not failed(claims)) is holds
-    assert all(c.timing for c in claims)
+def test_what_the_cpu_findings_expect_follows_the_build_and_the_cores(
+        gil, cores, thread_rate, proc_rate):
+    assert not failed(cpu_bound.claims(cpu_result(gil, cores, thread_rate,
+                                                  proc_rate)))
 
 
 def test_hashlib_releases_the_gil():
-    result = check_timed(gil_release)
-    assert result.same_digests
+    check_timed(gil_release)
+
+
+@counter_case("hash-threads-overlap")
+def test_a_hash_that_holds_the_gil_breaks_the_finding():
+    # a hashlib built to keep the GIL while it hashes: the threads take turns
+    held = gil_release.HashResult(2, 16, 6, cores=2, speedup=1.0,
+                                  per_wall=[1.02, 0.99, 1.05, 1.01], mismatched=0)
+    refute(gil_release.claims(held), "hash-threads-overlap")
 
 
 def test_tiny_tasks_thread_each_then_pool_then_inline():
-    result = check_timed(tiny_tasks)
-    assert result.all_done and len(result.seconds) == 3
+    check_timed(tiny_tasks)
+
+
+@counter_case("thread-each-vs-pool", "pool-vs-inline")
+def test_cheap_threads_or_an_inline_pool_break_the_tiny_task_findings():
+    # green threads as cheap to start as a queue hand-off; a pool that runs each
+    # task on the caller's thread
+    cheap = tiny_tasks.TinyResult(1000, 4, {"a thread per task": 0.0090,
+                                            "a pool of 4 threads": 0.0100,
+                                            "inline": 0.0100}, differ=0)
+    refute(tiny_tasks.claims(cheap), "thread-each-vs-pool", "pool-vs-inline")
 
 
 def test_tiny_tasks_leave_no_thread_behind():
@@ -78,71 +105,101 @@ def test_tiny_tasks_leave_no_thread_behind():
 
 def test_a_thread_reserves_a_stack_and_touches_little_of_it():
     before = threading.active_count()
-    result = check_timed(thread_cost)
-    assert result["per_thread"]["stacks"] >= result["threads"]
+    check_timed(thread_cost)
     assert threading.active_count() == before
+
+
+@counter_case("thread-start-cost", "stack-mapping-each", "vmsize-per-thread",
+              "vmrss-per-thread")
+def test_other_thread_libraries_break_the_cost_findings():
+    # musl: a 128 KiB stack whatever RLIMIT_STACK says, and threads that start
+    # about as fast as a call returns
+    musl = {"threads": 100, "ratio": 20.0, "stack_mib": 8.0,
+            "per_thread": {"VmSize": 0.14, "VmRSS": 0.01, "stacks": 0}}
+    refute(thread_cost.claims(musl), "thread-start-cost", "stack-mapping-each",
+           "vmsize-per-thread")
+    # a libc that pre-faults every stack page it maps
+    touched = {"threads": 100, "ratio": 2000.0, "stack_mib": 8.0,
+               "per_thread": {"VmSize": 8.1, "VmRSS": 8.0, "stacks": 100}}
+    refute(thread_cost.claims(touched), "vmrss-per-thread")
 
 
 def test_a_durable_write_stalls_the_loop_unless_a_thread_does_it():
     before = threading.active_count()
-    result = check_timed(log_thread, ticks=60)
-    assert result["inline"]["lines"] == result["logging thread"]["lines"] == 60
+    check_timed(log_thread, ticks=60)
     assert threading.active_count() == before
+
+
+@counter_case("log-stall-ratio")
+def test_a_free_fsync_breaks_the_stall_finding():
+    # tmpfs: fsync returns at once, so inline logging costs about a queue put
+    free = {"ticks": 100,
+            "inline": {"stall": 3e-6, "max_gap": 0.0011, "lines": 100},
+            "logging thread": {"stall": 2e-6, "max_gap": 0.0011, "lines": 100}}
+    refute(log_thread.claims(free), "log-stall-ratio")
 
 
 @needs_reuseport
 def test_so_reuseport_spreads_connections_across_listeners():
     before = threading.active_count()
-    result = reuseport.measure()
-    check(reuseport.claims(result))
-    assert sum(result["counts"]) == 400 and len(result["counts"]) == 4
-    assert result["without_option"] == "EADDRINUSE"
+    check(reuseport.claims(reuseport.measure()))
     assert threading.active_count() == before
+
+
+@counter_case("reuseport-fewest", "reuseport-most", "bind-without-reuseport")
+def test_a_kernel_that_does_not_spread_breaks_the_reuseport_findings():
+    # one listener takes every connection (macOS: SO_REUSEPORT without balancing),
+    # and a stack that lets a plain second socket bind the same port
+    bsd = {"clients": 400, "counts": [400, 0, 0, 0], "without_option": "no error"}
+    refute(reuseport.claims(bsd), "reuseport-fewest", "reuseport-most",
+           "bind-without-reuseport")
 
 
 @needs_reuseport
 def test_accept_on_one_socket_vs_a_listener_each():
     before = threading.active_count()
-    result = accept_mutex.measure(threads=4, clients=200)
-    check(accept_mutex.claims(result))
-    assert sum(result["shared"]) == sum(result["reuseport"]) == 200
+    check(accept_mutex.claims(accept_mutex.measure(threads=4, clients=200)))
     assert threading.active_count() == before
 
 
-@pytest.mark.parametrize("counts, holds", [
-    ([100, 100, 100, 100], True), ([160, 80, 80, 80], False), ([40, 120, 120, 120],
-                                                                False)])
-def test_a_fair_share_means_a_band_around_one_nth(counts, holds):
-    result = {"clients": 400, "shared": [100] * 4, "reuseport": counts}
-    assert (not failed(accept_mutex.claims(result))) is holds
+@counter_case("accept-reuseport-fewest", "accept-reuseport-most")
+def test_an_uneven_spread_breaks_the_accept_findings():
+    busiest = {"clients": 400, "shared": [100] * 4, "reuseport": [160, 80, 80, 80]}
+    refute(accept_mutex.claims(busiest), "accept-reuseport-most")
+    starved = {"clients": 400, "shared": [100] * 4, "reuseport": [40, 120, 120, 120]}
+    refute(accept_mutex.claims(starved), "accept-reuseport-fewest")
+    even = {"clients": 400, "shared": [100] * 4, "reuseport": [100] * 4}
+    assert not failed(accept_mutex.claims(even))
 
 
 def test_scaling_io_vs_cpu_workers():
-    result = check_timed(scaling)
-    assert [w for w, _ in result["series"]["I/O, threads"]] == [1, 2, 4, 8]
+    check_timed(scaling)
 
 
-def scaling_result(gil, cores, thread_rate, proc_rate, gain):
+def scaling_result(gil=True, cores=2, thread_rate=1.0, proc_rate=1.9, gain=1.0,
+                   io=8.0):
     counts = (1, 2, 4, 8)
     walls = {1: [8.0] * 3, 2: [4.0] * 3, 4: [4.0] * 3, 8: [4.0 / gain] * 3}
     rates = {s: {w: [1.0] * 3 for w in counts} for s in scaling.SERIES}
     rates["CPU, threads"][2] = [thread_rate] * 3
     rates["CPU, processes"][2] = [proc_rate] * 3
-    series = {s: [(w, 8.0) for w in counts] for s in scaling.SERIES}
+    series = {s: [(w, io if w == 8 else float(w)) for w in counts]
+              for s in scaling.SERIES}
     return {"series": series, "rates": rates,
             "walls": {s: walls for s in scaling.SERIES}, "cores": cores, "gil": gil}
 
 
-@pytest.mark.parametrize("gil, cores, thread_rate, proc_rate, gain, holds", [
-    (True, 2, 1.0, 1.9, 1.0, True),
-    (True, 2, 1.9, 1.9, 1.0, False),  # threads overlapped under the GIL
-    (True, 2, 1.0, 1.1, 1.0, False),  # processes did not gain at all
-    (True, 2, 1.0, 1.9, 2.0, False),  # processes gained past the core count
-    (False, 2, 1.9, 1.9, 1.0, True),  # free-threaded: threads are expected to scale
-    (False, 2, 1.0, 1.9, 1.0, False),
-])
-def test_scaling_claims_follow_the_build(gil, cores, thread_rate, proc_rate, gain,
-                                         holds):
-    claims = scaling.claims(scaling_result(gil, cores, thread_rate, proc_rate, gain))
-    assert (not failed(claims)) is holds
-    assert sum(c.held is None for c in claims) == 0
+@counter_case("scaling-io-speedup", "scaling-threads-overlap",
+              "scaling-processes-overlap", "scaling-no-gain-past-cores")
+def test_workers_that_do_not_scale_as_expected_break_the_scaling_findings():
+    refute(scaling.claims(scaling_result(io=1.1)), "scaling-io-speedup")  # serial
+    refute(scaling.claims(scaling_result(thread_rate=1.9)), "scaling-threads-overlap")
+    refute(scaling.claims(scaling_result(proc_rate=1.1)), "scaling-processes-overlap")
+    # 8 processes gaining 2x over 2: more cores than the claims were told about
+    refute(scaling.claims(scaling_result(gain=2.0)), "scaling-no-gain-past-cores")
+
+
+@pytest.mark.parametrize("gil, thread_rate", [(True, 1.0), (False, 1.9)])
+def test_the_scaling_findings_follow_the_build(gil, thread_rate):
+    claims = scaling.claims(scaling_result(gil=gil, thread_rate=thread_rate))
+    assert not failed(claims) and all(c.held for c in claims)

@@ -1,5 +1,5 @@
 """What the threads demos share: which build and how many cores, how much CPU work
-overlapped (CPU seconds per wall second), and claims that say what they hold for."""
+overlapped (CPU seconds per wall second), and findings that say what they hold for."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import statistics
 import sys
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, replace
 
 from snippets.measure import cpu_timed, parallelism
-from snippets.report import Claim
+from snippets.report import Claim, Expectation, caller_module, above, below, finding
 
 PARALLEL, SERIAL = 1.4, 1.3  # CPU s per wall s: above = overlapped, below = did not
+RATE = "CPU s per wall s"
 
 
 def gil_enabled() -> bool:
@@ -30,8 +32,10 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def build() -> str:
-    gil = "GIL enabled" if gil_enabled() else "GIL disabled (free-threaded)"
+def build(gil: bool | None = None) -> str:
+    """This interpreter, and whether the GIL is on (here, unless `gil` says)."""
+    gil = gil_enabled() if gil is None else gil
+    gil = "GIL enabled" if gil else "GIL disabled (free-threaded)"
     return f"{platform.python_implementation()} {platform.python_version()}, {gil}"
 
 
@@ -43,25 +47,39 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
-def overlapped(pool: Executor, fn, args: list) -> tuple[float, float]:
-    """Run fn(arg) for each arg on the pool; return (wall seconds, CPU s per wall s).
+def overlapped(pool: Executor, fn, args: list) -> tuple[float, float, list]:
+    """Run fn(arg) for each arg on the pool: (wall seconds, CPU s per wall s, results).
 
     Each task reports the CPU time of the thread that ran it, so the ratio is how
     many cores were busy with this work at once, however fast each core was."""
     start = time.perf_counter()
-    results = list(pool.map(cpu_timed, [fn] * len(args), args))
+    done = list(pool.map(cpu_timed, [fn] * len(args), args))
     wall = time.perf_counter() - start
-    return wall, parallelism((cpu for cpu, _ in results), wall)
+    return wall, parallelism((c for c, _ in done), wall), [v for _, v in done]
 
 
-def overlap_claim(what: str, rates: list[float], parallel: bool) -> Claim:
-    """Judge the median CPU seconds per wall second over interleaved rounds: above
-    PARALLEL needs two cores busy with the work at the same time; under SERIAL is
-    about one core's worth, however fast or shared each core was."""
-    rate = statistics.median(rates)
-    evidence = f"median of {len(rates)} rounds: {rate:.2f} CPU s per wall s"
-    if parallel:
-        return Claim(f"{what} run at once: > {PARALLEL} CPU seconds per wall second",
-                     evidence, rate > PARALLEL, timing=True)
-    return Claim(f"{what} take turns: < {SERIAL} CPU seconds per wall second",
-                 evidence, rate < SERIAL, timing=True)
+@dataclass(frozen=True)
+class Overlap:
+    """One finding about CPU overlap, with the bound the build and cores call for:
+    above PARALLEL needs two cores busy with the work at the same time; under SERIAL
+    is about one core's worth, however fast or shared each core was."""
+
+    at_once: Expectation
+    in_turns: Expectation
+
+    def of(self, rates: list[float], parallel: bool, **names: object) -> Claim:
+        """Judge the median over interleaved rounds."""
+        expectation = self.at_once if parallel else self.in_turns
+        return expectation.of(statistics.median(rates),
+                              detail=f"median of {len(rates)} rounds", **names)
+
+
+def overlap(id: str, what: str) -> Overlap:
+    """Declare an overlap finding (at module level): `what` names the work, and may
+    use {build} and {cores}; the statement adds whether it runs at once."""
+    module = caller_module()  # the snippet's, not this module's
+    pair = [finding(id, f"{what} {how}: {{bound}}", bound, unit=RATE, fmt=".2f",
+                    timing=True)
+            for how, bound in (("run at once", above(PARALLEL)),
+                               ("take turns", below(SERIAL)))]
+    return Overlap(*(replace(e, module=module) for e in pair))

@@ -8,12 +8,34 @@ import socket
 import threading
 import time
 
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    HostForbids,
+    NotMeasurable,
+    at_least,
+    at_most,
+    check,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 
 HOST = "127.0.0.1"
+SERVED = check("accept-all-served", "of {clients} connections each way, not "
+               "accepted by a thread: {bound}", equals(0))
+FEWEST = finding("accept-reuseport-fewest", "with a SO_REUSEPORT listener each, the "
+                 "least busy of {threads} threads got {bound} an even share",
+                 at_least(0.5), unit="x")
+MOST = finding("accept-reuseport-most", "with a SO_REUSEPORT listener each, the "
+               "busiest of {threads} threads got {bound} an even share",
+               at_most(1.5), unit="x")
 
 
 def listener(port: int = 0, reuse: bool = False) -> socket.socket:
+    if reuse and not hasattr(socket, "SO_REUSEPORT"):
+        raise HostForbids("no SO_REUSEPORT on this platform (Linux has it since 3.9)")
     s = socket.socket()
     if reuse:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -67,22 +89,18 @@ def spread(counts: list[int]) -> str:
 
 
 def claims(r: dict) -> list[Claim]:
-    n, fair = r["clients"], r["clients"] / len(r["reuseport"])
-    out = [Claim(f"{how}: every one of {n} connections went to exactly one thread",
-                 str(sum(r[how])), sum(r[how]) == n) for how in ("shared", "reuseport")]
-    counts = r["reuseport"]
-    return out + [Claim(f"SO_REUSEPORT: each of {len(counts)} listeners got between "
-                        f"0.5x and 1.5x a fair share ({fair:g})",
-                        f"fewest {min(counts)}, most {max(counts)}",
-                        0.5 * fair <= min(counts) and max(counts) <= 1.5 * fair)]
+    n, counts = r["clients"], r["reuseport"]
+    fair, threads = n / len(counts), {"threads": len(counts)}
+    return [SERVED.of(abs(n - sum(r["shared"])) + abs(n - sum(counts)), clients=n),
+            FEWEST.of(min(counts) / fair, detail=f"{min(counts)} of {n}", **threads),
+            MOST.of(max(counts) / fair, detail=f"{max(counts)} of {n}", **threads)]
 
 
 def main() -> None:
-    if not hasattr(socket, "SO_REUSEPORT"):
-        print("not checked here: no SO_REUSEPORT on this platform (Linux >= 3.9)")
-        return publish([Claim.not_checked("SO_REUSEPORT spreads connections",
-                                          "no SO_REUSEPORT on this platform")])
-    r = measure()
+    try:
+        r = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured([SERVED, FEWEST, MOST], why)
     print(f"{len(r['shared'])} threads in accept(), {r['clients']} connections")
     rows = [[how, *sorted(r[how], reverse=True), spread(r[how])]
             for how in ("shared", "reuseport")]

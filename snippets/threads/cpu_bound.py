@@ -11,7 +11,7 @@ from snippets.report import Claim, publish, table
 from snippets.threads._common import (
     build,
     gil_enabled,
-    overlap_claim,
+    overlap,
     overlapped,
     process_pool,
     usable_cores,
@@ -19,6 +19,10 @@ from snippets.threads._common import (
 
 WAYS = ("threads", "processes")
 ROUNDS = 3  # interleaved rounds of the loop, the threads and the processes
+THREADS = overlap("python-threads-overlap", "{build}, {cores} usable cores: "
+                  "{tasks} threads of pure-Python work")
+PROCESSES = overlap("python-processes-overlap", "{build}, {cores} usable cores: "
+                    "{tasks} processes of pure-Python work")
 
 
 def spin(n: int) -> int:
@@ -52,7 +56,7 @@ def measure(tasks: int = 2, seconds: float = 0.08, rounds: int = ROUNDS) -> CpuR
         for _ in range(rounds):
             seq = timed(lambda: [spin(n) for _ in range(tasks)])[0]
             for way, pool in zip(WAYS, (threads, procs)):
-                wall, cpu = overlapped(pool, spin, [n] * tasks)
+                wall, cpu, _ = overlapped(pool, spin, [n] * tasks)
                 speed[way].append(seq / wall)
                 rate[way].append(cpu)
     med = statistics.median
@@ -61,13 +65,9 @@ def measure(tasks: int = 2, seconds: float = 0.08, rounds: int = ROUNDS) -> CpuR
 
 
 def claims(r: CpuResult) -> list[Claim]:
-    where = f"{build()}, {r.cores} usable cores: {r.tasks}"
-    return [
-        overlap_claim(f"{where} threads", r.per_wall["threads"],
-                      parallel=not r.gil and r.cores >= 2),
-        overlap_claim(f"{where} processes", r.per_wall["processes"],
-                      parallel=r.cores >= 2),
-    ]
+    where = {"build": build(r.gil), "cores": r.cores, "tasks": r.tasks}
+    return [THREADS.of(r.per_wall["threads"], not r.gil and r.cores >= 2, **where),
+            PROCESSES.of(r.per_wall["processes"], r.cores >= 2, **where)]
 
 
 def main() -> None:

@@ -9,7 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from snippets.measure import check_timing, timed
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, below, equals, finding, publish, table
+
+POOL = finding("pool-fraction", "a {tasks}-thread pool takes {bound} the sequential "
+               "time", below(0.3), unit="x", timing=True)
+ASYNC = finding("asyncio-fraction", "asyncio on one thread takes {bound} the "
+                "sequential time", below(0.3), unit="x", timing=True)
+NO_THREAD = finding("asyncio-no-thread", "asyncio started no thread: threads "
+                    "added while its loop waits", equals(0))
 
 
 @dataclass(frozen=True)
@@ -50,20 +57,9 @@ def measure(tasks: int = 20, delay: float = 0.02) -> IoResult:
 
 
 def claims(r: IoResult) -> list[Claim]:
-    floor = r.tasks * r.delay
-    return [
-        Claim(f"{r.tasks} sleeps in a row take at least {r.tasks} x {r.delay:g} s",
-              f"{r.sequential:.2f} s >= {floor:.2f} s", r.sequential >= floor),
-        Claim(f"a {r.tasks}-thread pool takes < 0.3x the sequential time",
-              f"{r.pool / r.sequential:.2f}x", r.pool / r.sequential < 0.3,
-              timing=True),
-        Claim("asyncio on one thread takes < 0.3x the sequential time",
-              f"{r.asyncio / r.sequential:.2f}x", r.asyncio / r.sequential < 0.3,
-              timing=True),
-        Claim("asyncio started no thread",
-              f"threads: {r.threads_before} before, {r.threads_in_loop} during",
-              r.threads_in_loop == r.threads_before),
-    ]
+    return [POOL.of(r.pool / r.sequential, tasks=r.tasks),
+            ASYNC.of(r.asyncio / r.sequential),
+            NO_THREAD.of(r.threads_in_loop - r.threads_before)]
 
 
 def main() -> None:

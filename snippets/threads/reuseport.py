@@ -7,12 +7,34 @@ import errno
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    HostForbids,
+    NotMeasurable,
+    at_least,
+    at_most,
+    check,
+    equals,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 
 HOST = "127.0.0.1"
+SERVED = check("reuseport-all-accepted", "of {clients} connections, not accepted by "
+               "any listener: {bound}", equals(0))
+FEWEST = finding("reuseport-fewest", "the least busy of {listeners} SO_REUSEPORT "
+                 "listeners got {bound} an even share", at_least(0.5), unit="x")
+MOST = finding("reuseport-most", "the busiest of {listeners} SO_REUSEPORT listeners "
+               "got {bound} an even share", at_most(1.5), unit="x")
+IN_USE = finding("bind-without-reuseport", "without SO_REUSEPORT a second bind to "
+                 "the port fails with {bound}", equals("EADDRINUSE"))
 
 
 def listener(port: int) -> socket.socket:
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise HostForbids("no SO_REUSEPORT on this platform (Linux has it since 3.9)")
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.bind((HOST, port))
@@ -45,37 +67,30 @@ def spread(listeners: int, clients: int) -> list[int]:
 
 def measure(listeners: int = 4, clients: int = 400) -> dict:
     """The spread, and what a plain second socket gets binding a port in use."""
+    counts = spread(listeners, clients)
     with socket.create_server((HOST, 0)) as first, socket.socket() as second:
         try:
             second.bind(first.getsockname())
             plain = "no error"
         except OSError as e:
             plain = errno.errorcode.get(e.errno, str(e.errno))
-    return {"clients": clients, "counts": spread(listeners, clients),
-            "without_option": plain}
+    return {"clients": clients, "counts": counts, "without_option": plain}
 
 
 def claims(r: dict) -> list[Claim]:
-    counts, clients, plain = r["counts"], r["clients"], r["without_option"]
-    return [
-        Claim(f"all {clients} connections were accepted", str(sum(counts)),
-              sum(counts) == clients),
-        Claim(f"each of {len(counts)} listeners got between 0.5x and 1.5x a fair "
-              f"share ({clients / len(counts):g})",
-              f"fewest {min(counts)}, most {max(counts)}",
-              clients / 2 <= min(counts) * len(counts)
-              and max(counts) * len(counts) <= clients * 1.5),
-        Claim("without SO_REUSEPORT the second bind fails with EADDRINUSE", plain,
-              plain == "EADDRINUSE"),
-    ]
+    counts, clients = r["counts"], r["clients"]
+    fair, n = clients / len(counts), {"listeners": len(counts)}
+    return [SERVED.of(clients - sum(counts), clients=clients),
+            FEWEST.of(min(counts) / fair, detail=f"{min(counts)} of {clients}", **n),
+            MOST.of(max(counts) / fair, detail=f"{max(counts)} of {clients}", **n),
+            IN_USE.of(r["without_option"])]
 
 
 def main() -> None:
-    if not hasattr(socket, "SO_REUSEPORT"):
-        print("not checked here: no SO_REUSEPORT on this platform (Linux >= 3.9)")
-        return publish([Claim.not_checked("SO_REUSEPORT spreads connections",
-                                          "no SO_REUSEPORT on this platform")])
-    r = measure()
+    try:
+        r = measure()
+    except NotMeasurable as why:
+        return publish_unmeasured([SERVED, FEWEST, MOST, IN_USE], why)
     print(f"{len(r['counts'])} listeners on one port, {r['clients']} connections")
     rows = [[f"listener {i + 1}", n] for i, n in enumerate(r["counts"])]
     print(table(["listener", "connections"], rows))

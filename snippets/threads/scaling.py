@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from snippets.measure import check_timing
-from snippets.report import Claim, publish, table
+from snippets.report import Claim, above, below, finding, publish, table
 from snippets.svg import line_chart
 from snippets.threads._common import (
     build,
     gil_enabled,
-    overlap_claim,
+    overlap,
     overlapped,
     process_pool,
     usable_cores,
@@ -22,6 +22,15 @@ from snippets.threads._common import (
 from snippets.threads.cpu_bound import calibrate, spin
 
 SERIES = ("I/O, threads", "CPU, threads", "CPU, processes")
+IO_GAIN = finding("scaling-io-speedup", "waiting work: {workers} threads finish "
+                  "{bound} sooner than one", above(3), unit="x", timing=True)
+THREADS = overlap("scaling-threads-overlap", "{build}, {cores} usable cores: "
+                  "2 threads sharing the CPU work")
+PROCESSES = overlap("scaling-processes-overlap", "{build}, {cores} usable cores: "
+                    "2 processes sharing the CPU work")
+PAST_CORES = finding("scaling-no-gain-past-cores", "{build}, {cores} usable cores: "
+                     "{top} processes finish {bound} sooner than {cores} (no gain "
+                     "past the cores)", below(1.5), unit="x", timing=True)
 
 
 def io_chunk(units: int, delay: float) -> None:
@@ -48,7 +57,7 @@ def measure(counts: tuple[int, ...] = (1, 2, 4, 8), units: int = 8,
         for _ in range(rounds):
             for s in SERIES:
                 for w in counts:
-                    wall, rate = overlapped(pools[s], work[s], [units // w] * w)
+                    wall, rate, _ = overlapped(pools[s], work[s], [units // w] * w)
                     walls[s][w].append(wall)
                     rates[s][w].append(rate)
     med, one = statistics.median, counts[0]
@@ -59,24 +68,20 @@ def measure(counts: tuple[int, ...] = (1, 2, 4, 8), units: int = 8,
 
 
 def claims(r: dict) -> list[Claim]:
-    io, cores, where = r["series"][SERIES[0]], r["cores"], f"{build()}, {r['cores']}"
-    rate = r["rates"]
+    io, cores, rate = r["series"][SERIES[0]], r["cores"], r["rates"]
+    where = {"build": build(r["gil"]), "cores": cores}
     walls = r["walls"][SERIES[2]]
     top = max(walls)
-    out = [Claim(f"waiting work: {io[-1][0]} threads finish > 3x sooner than one",
-                 f"{io[-1][1]:.1f}x", io[-1][1] > 3, timing=True),
-           overlap_claim(f"{where} usable cores: 2 threads of CPU work",
-                         rate[SERIES[1]][2], parallel=not r["gil"] and cores >= 2),
-           overlap_claim(f"{where} usable cores: 2 processes", rate[SERIES[2]][2],
-                         parallel=cores >= 2)]
+    out = [IO_GAIN.of(io[-1][1], workers=io[-1][0]),
+           THREADS.of(rate[SERIES[1]][2], not r["gil"] and cores >= 2, **where),
+           PROCESSES.of(rate[SERIES[2]][2], cores >= 2, **where)]
     if cores not in walls or top <= cores:
-        return out + [Claim.not_checked(
-            "processes stop gaining at the number of cores",
-            f"{cores} usable cores and at most {top} workers: nothing beyond them")]
+        return out + [PAST_CORES.not_checked(
+            f"{cores} usable cores and at most {top} workers: nothing beyond them",
+            top=top, **where)]
     gain = statistics.median(a / b for a, b in zip(walls[cores], walls[top]))
-    return out + [Claim(f"{where} usable cores: {top} processes finish < 1.5x sooner "
-                        f"than {cores} (no gain past the cores)", f"{gain:.2f}x",
-                        gain < 1.5, timing=True)]
+    return out + [PAST_CORES.of(gain, top=top, detail="median of paired rounds",
+                                **where)]
 
 
 def main() -> None:

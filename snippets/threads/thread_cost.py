@@ -9,13 +9,34 @@ import threading
 from pathlib import Path
 
 from snippets.measure import check_timing, rounds
-from snippets.report import Claim, publish, table
+from snippets.report import (
+    Claim,
+    NotMeasurable,
+    above,
+    at_least,
+    below,
+    finding,
+    publish,
+    publish_unmeasured,
+    table,
+)
 
 MIB = 1 << 20
+START = finding("thread-start-cost", "starting and joining a thread takes {bound} "
+                "a function call", above(50), unit="x", fmt=".0f", timing=True)
+STACKS = finding("stack-mapping-each", "while {threads} threads live, read-write "
+                 "mappings of exactly {stack} MiB (RLIMIT_STACK) per thread: "
+                 "{bound}", at_least(1))
+VMSIZE = finding("vmsize-per-thread", "VmSize grows per thread by {bound} the "
+                 "{stack} MiB stack", at_least(0.9), unit="x")
+VMRSS = finding("vmrss-per-thread", "VmRSS grows per thread by {bound} the "
+                "{stack} MiB stack: reserved, not touched", below(0.1), unit="x")
 
 
 def status_kib(*fields: str) -> dict[str, int]:
     """Fields of /proc/self/status in KiB (VmSize: address space, VmRSS: resident)."""
+    if not Path("/proc/self/maps").is_file():
+        raise NotMeasurable("no /proc here (Linux shows a process's memory there)")
     lines = Path("/proc/self/status").read_text().splitlines()
     found = dict(line.split(":", 1) for line in lines if ":" in line)
     return {f: int(found[f].split()[0]) for f in fields}
@@ -71,37 +92,34 @@ def measure(threads: int = 100, calls: int = 200, repeats: int = 5) -> dict:
 
 def claims(r: dict) -> list[Claim]:
     n, stack, grown = r["threads"], r["stack_mib"], r["per_thread"]
-    size, rss = grown["VmSize"], grown["VmRSS"]
-    out = [Claim("starting and joining a thread takes > 50x a function call",
-                 f"{r['ratio']:.0f}x (median of paired rounds)", r["ratio"] > 50,
-                 timing=True)]
+    start = START.of(r["ratio"], detail="median of paired rounds")
     if stack is None:
-        return out + [Claim.not_checked("each thread maps a stack of RLIMIT_STACK",
-                                        "RLIMIT_STACK is unlimited here")]
-    return out + [
-        Claim(f"while {n} threads live, >= {n} read-write mappings of exactly "
-              f"{stack:g} MiB (RLIMIT_STACK) exist: a stack each",
-              f"{grown['stacks']}", grown["stacks"] >= n),
-        Claim(f"VmSize grows by at least 0.9x the {stack:g} MiB stack per thread",
-              f"+{size:.2f} MiB per thread", size >= 0.9 * stack),
-        Claim("VmRSS grows by < 1/10 of the stack per thread: reserved, not touched",
-              f"+{rss:.3f} MiB per thread", rss < stack / 10)]
+        why = "RLIMIT_STACK is unlimited here: no limit sets a thread's stack size"
+        return [start] + [e.not_checked(why, threads=n)
+                          for e in (STACKS, VMSIZE, VMRSS)]
+    mib = f"{stack:g}"
+    return [start,
+            STACKS.of(grown["stacks"] / n, threads=n, stack=mib,
+                      detail=f"{grown['stacks']} mappings"),
+            VMSIZE.of(grown["VmSize"] / stack, stack=mib,
+                      detail=f"+{grown['VmSize']:.2f} MiB per thread"),
+            VMRSS.of(grown["VmRSS"] / stack, stack=mib,
+                     detail=f"+{grown['VmRSS']:.3f} MiB per thread")]
 
 
 def main() -> None:
-    if not Path("/proc/self/maps").is_file():
-        print("not checked here: no /proc (Linux shows memory maps there)")
-        return publish([Claim.not_checked("what a thread costs", "no /proc here")])
-    checked = check_timing(measure, claims)
-    r = checked.result
+    try:
+        checked = check_timing(measure, claims)
+    except NotMeasurable as why:
+        return publish_unmeasured([START, STACKS, VMSIZE, VMRSS], why)
+    r, grown = checked.result, checked.result["per_thread"]
     print(f"{r['threads']} idle threads; stack limit "
           f"{r['stack_mib'] or 'unlimited'} MiB")
     print(table(["cost per thread", "value"], [
-        [f"mappings of {r['stack_mib']:g} MiB while alive",
-         r["per_thread"]["stacks"]] if r["stack_mib"] else ["stack mappings", "-"],
+        ["stack-sized mappings while alive", grown["stacks"]],
         ["start + join / a call", f"{r['ratio']:.0f}x"],
-        ["VmSize (address space)", f"{r['per_thread']['VmSize']:.2f} MiB"],
-        ["VmRSS (resident memory)", f"{r['per_thread']['VmRSS']:.3f} MiB"]]))
+        ["VmSize (address space)", f"{grown['VmSize']:.2f} MiB"],
+        ["VmRSS (resident memory)", f"{grown['VmRSS']:.3f} MiB"]]))
     publish(checked.claims)
 
 
