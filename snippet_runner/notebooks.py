@@ -149,8 +149,10 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
         client = _kernel(nb, root, private, timeout)
         env = dict(os.environ, PYTHONHASHSEED="0", **{OUTPUT_DIR_ENV: str(out)})
         with client.setup_kernel(env=env):
-            client.execute_cell(nbformat.v4.new_code_cell(ARM_DUMP.format(
-                path=str(dump))), 0, store_history=False)
+            # not as a cell: nbclient would store it in the notebook's cells
+            armed = client.kc.execute(ARM_DUMP.format(path=str(dump)), silent=True,
+                                      store_history=False)
+            client.wait_for_reply(armed)
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue

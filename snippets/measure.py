@@ -7,7 +7,10 @@ and a reader's browser or compiler may hold a core. So:
   baseline run that a neighbour may have disturbed;
 * measure parallelism as **CPU seconds per wall second** (`cpu_timed`,
   `parallelism`): two processes burn about two CPU seconds per wall second even when
-  each runs slowly, two GIL-bound threads about one;
+  each runs slowly, two GIL-bound threads about one. Make each round last many
+  scheduler ticks (tens of ms: a tick is 4 ms at CONFIG_HZ=250): a second thread
+  woken onto the busy vCPU waits a tick before it moves to the idle one, which ruins
+  a 10 ms round, and no load check sees it (nothing else is running);
 * time a client against its server **on one core** (`one_core`): each request hands
   the CPU from one process to the other, and waking a process on the *other* vCPU of
   a VM can cost more than the query itself, so throughput jumps with where the

@@ -369,8 +369,10 @@ class _Unknown(dict):
         return "…"
 
 
-def _caller_module() -> str:
-    """The declaring module's real name (run with -m, it is `__main__`)."""
+def caller_module() -> str:
+    """The real name of the module that called the caller (run with -m, it is
+    `__main__`): where a claim is declared, also through a helper that declares
+    claims for its caller (`snippets/threads/_common.overlap`)."""
     found = sys._getframe(2).f_globals
     spec = found.get("__spec__")
     if found.get("__name__") == "__main__" and spec is not None:
@@ -383,14 +385,14 @@ def finding(id: str, statement: str, bound: Bound, *, unit: str = "", fmt: str =
     """A statement about the systems the page explains, that could come out
     otherwise elsewhere."""
     return Expectation(id, FINDING, statement, bound, unit, fmt, timing,
-                       _caller_module())
+                       caller_module())
 
 
 def check(id: str, statement: str, bound: Bound, *, unit: str = "", fmt: str = "",
           timing: bool = False) -> Expectation:
     """Confirms the demo did what it says (shown apart, never counted a finding)."""
     return Expectation(id, CHECK, statement, bound, unit, fmt, timing,
-                       _caller_module())
+                       caller_module())
 
 
 def failed(claims: Iterable[Claim]) -> list[Claim]:

@@ -128,3 +128,16 @@ def test_the_build_report_reads_right_for_every_count(ran, total, expected):
     from snippet_runner.site_pages import _ran_sentence
 
     assert _ran_sentence(ran, total) == expected
+
+
+@pytest.mark.parametrize("notebook", sorted(DOCS.rglob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_the_downloadable_notebook_has_the_cells_of_its_source(site, notebook):
+    """The executed copy readers download: the same cells, outputs added."""
+    import nbformat
+
+    rel = notebook.relative_to(DOCS)
+    executed = site / rel.with_suffix("") / notebook.name
+    ours, theirs = (nbformat.read(p, as_version=4) for p in (notebook, executed))
+    assert [c.source for c in theirs.cells] == [c.source for c in ours.cells]
+    assert any(c.get("outputs") for c in theirs.cells if c.cell_type == "code")

@@ -3,6 +3,8 @@ each finding comes out not held for a system that behaves otherwise."""
 
 from __future__ import annotations
 
+import re
+
 import claimcheck
 from claimcheck import check, check_timed, counter_case, refute
 
@@ -10,6 +12,7 @@ from snippets.report import NotMeasurable
 from snippets.six_stages import (
     buffered_writes,
     kernel_copy,
+    light_floor,
     sleep_minimum,
     tcp_lifecycle,
 )
@@ -114,3 +117,12 @@ def test_stacks_that_behave_otherwise_break_the_lifecycle_findings():
     # no FIN came first)
     for step, (other, finding) in OTHERWISE.items():
         refute(tcp_lifecycle.claims(dict(LINUX, **{step: other})), finding)
+
+
+def test_the_light_floor_is_labelled_arithmetic_and_claims_nothing(capsys):
+    """Not a finding (no machine changes the speed of light): the demo must say so
+    and publish no claim."""
+    light_floor.main()
+    out = capsys.readouterr().out
+    assert "arithmetic, not a measurement" in out and "for scale only" in out
+    assert not re.search(r"^(held|NOT HELD|not checked here):", out, re.MULTILINE)
