@@ -148,6 +148,8 @@ class Zygote:
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
+        finally:
+            self.proc.stdout.close()
 
 
 _IDLE: dict[tuple, list[Zygote]] = {}
@@ -169,11 +171,13 @@ def borrow(root: Path, env: dict[str, str]) -> Zygote:
             zygote = idle.pop()
             if zygote.proc.poll() is None:
                 return zygote
+            zygote.close()  # died while idle: release its pipes
     return Zygote(root, env)
 
 
 def give_back(zygote: Zygote, root: Path, env: dict[str, str]) -> None:
-    if zygote.proc.poll() is not None:
+    if zygote.proc.poll() is not None:  # it died: release its pipes
+        zygote.close()
         return
     with _LOCK:
         _IDLE.setdefault(_key(root, env), []).append(zygote)

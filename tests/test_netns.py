@@ -3,10 +3,13 @@ and a clear reason where the host forbids namespaces."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,9 +17,9 @@ import claimcheck
 import pytest
 
 from snippets import netns
-from snippets.report import HostForbids
 
 RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def needs_netns() -> None:
@@ -58,40 +61,64 @@ def test_sysctls_and_routes_are_the_namespace_own():
     assert "10.99.0.1" not in before[1]
 
 
-def test_a_listener_inside_is_invisible_outside():
+# What runs inside is a module-level function: a caller with threads (pytest, once
+# RocksDB's background threads exist) gets a spawned child, which imports it.
+def _listen_and_probe(port: int) -> bool:
+    with socket.create_server(("127.0.0.1", port)):
+        return True
+
+
+def _boom() -> None:
+    raise ValueError("inside")
+
+
+def _hang() -> None:
+    subprocess.Popen(["sleep", "30"])  # a grandchild must die too
+    time.sleep(30)
+
+
+def _with_a_child() -> int:
+    return subprocess.run(["true"], timeout=5, check=False).returncode
+
+
+@pytest.mark.parametrize("threads", [False, True], ids=["forked", "spawned"])
+def test_a_listener_inside_is_invisible_outside(threads):
     needs_netns()
-
-    def listen_and_probe(port: int) -> bool:
-        with socket.create_server(("127.0.0.1", port)):
-            return True
-
-    with socket.socket() as host_side:  # a port taken on the host is free inside
-        host_side.bind(("127.0.0.1", 0))
+    with socket.socket() as host_side, _busy(threads):
+        host_side.bind(("127.0.0.1", 0))  # a port taken on the host is free inside
         host_side.listen()
-        assert netns.run(listen_and_probe, host_side.getsockname()[1]) is True
+        assert netns.run(_listen_and_probe, host_side.getsockname()[1]) is True
+
+
+@contextlib.contextmanager
+def _busy(threads: bool):
+    """A second thread alive meanwhile, so that run() must not fork."""
+    if not threads:
+        yield
+        return
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait, args=(30,))
+    helper.start()
+    try:
+        assert netns._threads() > 1
+        yield
+    finally:
+        stop.set()
+        helper.join()
 
 
 def test_exceptions_come_back_with_their_traceback():
     needs_netns()
-
-    def boom() -> None:
-        raise ValueError("inside")
-
     with pytest.raises(netns.ChildFailed, match="ValueError: inside"):
-        netns.run(boom)
+        netns.run(_boom)
 
 
 def test_a_child_past_its_timeout_is_killed_with_its_group():
     needs_netns()
-
-    def hang() -> None:
-        subprocess.Popen(["sleep", "30"])  # a grandchild must die too
-        time.sleep(30)
-
     before = set(os.listdir("/proc"))
     t0 = time.monotonic()
     with pytest.raises(TimeoutError):
-        netns.run(hang, timeout=0.5)
+        netns.run(_hang, timeout=0.5)
     assert time.monotonic() - t0 < 5
     time.sleep(0.2)
     new = set(os.listdir("/proc")) - before
@@ -101,20 +128,27 @@ def test_a_child_past_its_timeout_is_killed_with_its_group():
     assert not sleepers, "a process started inside outlived the namespace"
 
 
-def _refuse() -> None:
+REFUSING_HOST = """
+from snippets import netns
+from snippets.report import HostForbids
+
+def refuse():
     raise HostForbids("unshare(network namespace) failed: Operation not permitted")
 
+netns._enter = refuse  # a single-threaded caller: the forked child inherits it
+try:
+    netns.run(print)
+except HostForbids as why:
+    print("refused:", why)
+"""
 
-def _one() -> int:
-    return 1
 
-
-def test_a_forbidding_host_gives_the_reason(monkeypatch):
-    if netns._threads() > 1:  # a spawned child would not inherit the patch
-        pytest.skip("this test process runs threads: the namespace child is spawned")
-    monkeypatch.setattr(netns, "_enter", _refuse)  # the forked child inherits it
-    with pytest.raises(HostForbids, match="Operation not permitted"):
-        netns.run(_one)
+def test_a_forbidding_host_gives_the_reason():
+    done = subprocess.run([sys.executable, "-c", REFUSING_HOST], capture_output=True,
+                          text=True, timeout=60, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert "refused: unshare(network namespace) failed: Operation not permitted" in (
+        done.stdout), done.stderr
 
 
 def children() -> set[int]:
@@ -127,9 +161,5 @@ def children() -> set[int]:
 def test_nothing_is_left_after_a_run():
     needs_netns()
     before = children()
-
-    def with_a_child() -> int:
-        return subprocess.run(["true"], timeout=5).returncode
-
-    assert netns.run(with_a_child) == 0
+    assert netns.run(_with_a_child) == 0
     assert children() <= before, "a namespace child outlived run()"

@@ -30,10 +30,13 @@ def ipv4_only_server():
         thread.join(timeout=5)
 
 
+def _with_server(fn, *args):
+    with ipv4_only_server():
+        return fn(*args)
+
+
 def in_namespace(fn, *args):
-    """fn(*args), run with the server in a fresh namespace; raises
-    report.NotMeasurable (HostForbids) where the host forbids namespaces."""
-    def with_server():
-        with ipv4_only_server():
-            return fn(*args)
-    return netns.run(with_server, timeout=20)
+    """fn(*args) (a module-level function), run with the server in a fresh
+    namespace; raises report.NotMeasurable (HostForbids) where the host forbids
+    namespaces."""
+    return netns.run(_with_server, fn, *args, timeout=20)
