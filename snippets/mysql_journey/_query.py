@@ -14,15 +14,16 @@ QUERY = "SELECT c FROM t WHERE id = ?"
 
 
 def connect(engine: str, path: str, load=importlib.import_module):
-    """`execute` of a read-only connection: stdlib sqlite3, or apsw's newer SQLite.
+    """A read-only connection (close it when done): stdlib sqlite3, or apsw's newer
+    SQLite.
 
     `load` imports apsw: the demos pass `report.need`, which says what to install
     where it is missing (this script, run by path, cannot import the project)."""
     if engine == "apsw":
         apsw = load("apsw")
-        return apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY).execute
+        return apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY)
     import sqlite3
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
 def run(execute, n: int, rows: int = 1000) -> int:
@@ -34,8 +35,9 @@ if __name__ == "__main__":
     path, n, phases, site, *engines = sys.argv[1:]
     sys.path.append(site)
     for engine in engines:
-        execute = connect(engine, path)
+        db = connect(engine, path)
         for _ in range(int(phases)):
-            found = run(execute, int(n))
+            found = run(db.execute, int(n))
             os.getppid()  # the phase mark
+        db.close()
         print(engine, found)

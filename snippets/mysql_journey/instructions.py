@@ -3,6 +3,7 @@ an exact, repeatable instruction count (`qps_ratio.py` times the same query)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import sqlite3
@@ -47,7 +48,7 @@ class Count:
 
 
 def make_db(path: Path) -> None:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # commit, then close
         db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, k INT, c TEXT)")
         db.executemany("INSERT INTO t VALUES (?, ?, ?)",
                        [(i, i * 7 % ROWS, "x" * 100) for i in range(1, ROWS + 1)])

@@ -6,6 +6,7 @@ loses much of its QPS; a 1,000-row range scan barely notices."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import statistics
 from dataclasses import dataclass
@@ -52,12 +53,13 @@ def queries(db: sqlite3.Connection, span: int, count: int) -> int:
 
 
 def measure(repeats: int = 15) -> Relative:
-    cached, reparse = database(128), database(0)
-    ratios = {}
-    for name, (span, count) in WORKLOADS.items():
-        times = rounds(repeats, {"cached": lambda: queries(cached, span, count),
-                                 "reparse": lambda: queries(reparse, span, count)})
-        ratios[name] = paired_ratios(times, "cached", "reparse")  # QPS new / old
+    with contextlib.closing(database(128)) as cached, \
+            contextlib.closing(database(0)) as reparse:
+        ratios = {}
+        for name, (span, count) in WORKLOADS.items():
+            times = rounds(repeats, {"cached": lambda: queries(cached, span, count),
+                                     "reparse": lambda: queries(reparse, span, count)})
+            ratios[name] = paired_ratios(times, "cached", "reparse")  # QPS new / old
     return Relative(ratios)
 
 

@@ -3,6 +3,7 @@ builds moves from round to round, while their instruction counts repeat exactly.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import statistics
 import tempfile
@@ -34,9 +35,12 @@ def measure() -> Ratios:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "points.db"
         make_db(db)
-        runs = {e: functools.partial(_query.run, _query.connect(e, str(db), need),
-                                     QUERIES) for e in builds}
-        return Ratios(builds, paired_ratios(rounds(ROUNDS, runs), "sqlite3", "apsw"))
+        with contextlib.ExitStack() as open_dbs:
+            runs = {e: functools.partial(_query.run, open_dbs.enter_context(
+                contextlib.closing(_query.connect(e, str(db), need))).execute, QUERIES)
+                for e in builds}
+            ratios = paired_ratios(rounds(ROUNDS, runs), "sqlite3", "apsw")
+        return Ratios(builds, ratios)
 
 
 def claims(r: Ratios) -> list[Claim]:
