@@ -16,7 +16,10 @@ from snippets.report import HostForbids, NotMeasurable
 from snippets.zero_copy_receive import _uring, analogue, copies, probe, traced
 
 E = errno
-FINE = (E.EINVAL, E.ENODEV, E.EOPNOTSUPP)  # plain ring, missing ifindex, lo: 6.18
+P = probe
+# as on 6.18: no DEFER_TASKRUN, no CQE32, no SINGLE_ISSUER (at setup), missing
+# ifindex, the same with CQE_MIXED, lo
+FINE = (E.EINVAL, E.EINVAL, -E.EINVAL, E.ENODEV, E.ENODEV, E.EOPNOTSUPP)
 
 
 def children() -> set[int]:
@@ -24,15 +27,13 @@ def children() -> set[int]:
             for pid in task.read_text().split()}
 
 
-def fake(asks=FINE, version=(6, 18), admin=True, userns=(E.EPERM, E.EPERM)) -> dict:
-    names = ["ring without DEFER_TASKRUN/CQE32, lo", "zero-copy ring, missing ifindex",
-             "zero-copy ring, lo"]
+def fake(asks=FINE, version=(6, 18), admin=True, userns=(E.EPERM, E.EPERM),
+         **changed) -> dict:
+    answers = dict(zip(P.ASKS, asks)) | {getattr(P, k): v for k, v in changed.items()}
     return {"release": ".".join(map(str, version)), "version": version,
-            "io_uring_disabled": "0", "net_admin": admin,
-            "asks": dict(zip(names, asks)),
+            "io_uring_disabled": "0", "net_admin": admin, "asks": answers,
             "in a user namespace": userns if isinstance(userns, Exception) else
-            dict(zip(["zero-copy ring, lo", "ring without DEFER_TASKRUN/CQE32, lo"],
-                     userns))}
+            dict(zip([P.LO, P.PLAIN], userns))}
 
 
 def verdicts(claims) -> dict[str, str]:
@@ -48,36 +49,57 @@ def test_the_probe_gets_the_errno_of_each_check_on_this_kernel():
 
 @counter_case("lo-refused")
 def test_a_kernel_that_accepts_zcrx_on_lo_breaks_the_probe():
-    refute(probe.claims(fake((E.EINVAL, E.ENODEV, 0))), "lo-refused")
+    refute(probe.claims(fake(LO=0)), "lo-refused")
 
 
 @counter_case("zcrx-built-in")
 def test_a_kernel_that_checks_the_area_before_the_device_breaks_the_probe():
-    refute(probe.claims(fake((E.EINVAL, E.EINVAL, E.EINVAL))), "zcrx-built-in")
+    refute(probe.claims(fake(MISSING=E.EINVAL, LO=E.EINVAL)), "zcrx-built-in")
 
 
-@counter_case("flags-required")
-def test_a_kernel_that_needs_no_ring_flags_breaks_the_probe():
-    refute(probe.claims(fake((E.EOPNOTSUPP, E.ENODEV, E.EOPNOTSUPP))),
-           "flags-required")
+@counter_case("defer-required")
+def test_a_kernel_that_needs_no_defer_taskrun_breaks_the_probe():
+    refute(probe.claims(fake(NO_DT=E.EOPNOTSUPP)), "defer-required")
+
+
+@counter_case("big-cqe-required")
+def test_a_kernel_that_takes_16_byte_completions_breaks_the_probe():
+    refute(probe.claims(fake(NO_CQE=E.EOPNOTSUPP)), "big-cqe-required")
+
+
+@counter_case("single-issuer-required")
+def test_a_kernel_that_allows_defer_taskrun_alone_breaks_the_probe():
+    refute(probe.claims(fake(NO_SI=E.EOPNOTSUPP)), "single-issuer-required")
+
+
+@counter_case("cqe-mixed-accepted")
+def test_a_kernel_that_checks_only_cqe32_breaks_the_probe():
+    # a ring setup that knows CQE_MIXED, and a register call that still wants CQE32
+    # (as it did before "io_uring/zcrx: add support for IORING_SETUP_CQE_MIXED")
+    refute(probe.claims(fake(MIXED=E.EINVAL)), "cqe-mixed-accepted")
 
 
 @counter_case("capability-first")
 def test_a_kernel_that_checks_flags_before_the_capability_breaks_the_probe():
     refute(probe.claims(fake(userns=(E.EPERM, E.EINVAL))), "capability-first")
     refute(probe.claims(fake(userns=(0, E.EINVAL))), "capability-first")
-    refute(probe.claims(fake((E.EINVAL, E.EPERM, E.EINVAL), admin=False)),
-           "capability-first")
+    no_admin = (E.EINVAL, E.EPERM, -E.EINVAL, E.EPERM, E.EPERM, E.EPERM)
+    refute(probe.claims(fake(no_admin, admin=False)), "capability-first")
+
+
+ALL = ["held"] * 7
 
 
 @pytest.mark.parametrize("result, expected", [
-    (fake(), ["held"] * 4),
-    (fake(userns=HostForbids("unshare(CLONE_NEWUSER): EPERM")), ["held"] * 3 + ["?"]),
-    (fake(userns=(-E.EPERM, -E.EPERM)), ["held"] * 3 + ["?"]),  # no ring in it
-    (fake((E.EPERM,) * 3, admin=False), ["?"] * 3 + ["held"]),  # no CAP_NET_ADMIN
-    (fake((E.EINVAL,) * 3, version=(6, 8)), ["?"] * 4),  # before 6.15
-    (fake((E.EOPNOTSUPP,) * 3), ["?"] * 4),  # built without CONFIG_IO_URING_ZCRX
-    (fake((-E.EPERM,) * 3), ["?"] * 4),  # io_uring_disabled: setup refused
+    (fake(), ALL),
+    (fake(userns=HostForbids("unshare(CLONE_NEWUSER): EPERM")), ALL[:6] + ["?"]),
+    (fake(userns=(-E.EPERM, -E.EPERM)), ALL[:6] + ["?"]),  # no ring in it
+    (fake(MIXED=-E.EINVAL), ALL[:3] + ["?"] + ALL[4:]),  # setup knows no CQE_MIXED
+    (fake((E.EPERM, E.EPERM, -E.EINVAL, E.EPERM, E.EPERM, E.EPERM), admin=False),
+     ["?", "?", "held", "?", "?", "?", "held"]),  # no CAP_NET_ADMIN
+    (fake((E.EINVAL,) * 6, version=(6, 8)), ["?"] * 7),  # before 6.15
+    (fake((E.EOPNOTSUPP,) * 6), ["?"] * 7),  # built without CONFIG_IO_URING_ZCRX
+    (fake((-E.EPERM,) * 6), ["?"] * 7),  # io_uring_disabled: setup refused
 ])
 def test_what_the_probe_cannot_ask_here_is_not_checked(result, expected):
     words = [{"not checked here": "?"}.get(v, v)

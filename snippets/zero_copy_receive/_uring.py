@@ -21,6 +21,7 @@ from snippets.report import HostForbids
 
 SETUP, ENTER, REGISTER = 425, 426, 427  # __NR_io_uring_* on x86-64 and arm64
 SETUP_CQE32, SETUP_SINGLE_ISSUER, SETUP_DEFER_TASKRUN = 1 << 11, 1 << 12, 1 << 13
+SETUP_CQE_MIXED = 1 << 18  # 16- and 32-byte completions in one ring
 ZCRX_FLAGS = SETUP_CQE32 | SETUP_SINGLE_ISSUER | SETUP_DEFER_TASKRUN
 REGISTER_ZCRX_IFQ = 32
 OP_RECV, ENTER_GETEVENTS = 27, 1
@@ -161,15 +162,19 @@ class Ring:
 
 
 def host() -> dict:
-    """The kernel's release and version, whether io_uring is allowed, CAP_NET_ADMIN."""
+    """The kernel's release and version, whether io_uring is allowed, and whether
+    this process has CAP_NET_ADMIN where the kernel checks it (capable(): in the
+    initial user namespace, whose uid_map maps every id to itself)."""
     release = platform.release()
     disabled = Path("/proc/sys/kernel/io_uring_disabled")
     caps = Path("/proc/self/status").read_text().split("CapEff:")[1].split()[0]
+    initial = Path("/proc/self/uid_map").read_text().split() == ["0", "0",
+                                                                 "4294967295"]
     return {"release": release,
             "version": tuple(int(x) for x in release.split("-")[0].split(".")[:2]),
             "io_uring_disabled": disabled.read_text().strip()
             if disabled.exists() else "absent",
-            "net_admin": bool(int(caps, 16) >> 12 & 1)}  # CAP_NET_ADMIN is bit 12
+            "net_admin": initial and bool(int(caps, 16) >> 12 & 1)}  # bit 12
 
 
 def in_user_namespace(ask: Callable[[], int], timeout: float = 5.0) -> int:
