@@ -1,13 +1,13 @@
 """A throw-away MariaDB server for the MySQL-journey demos (a fork of MySQL, not MySQL).
 
-Debian's MariaDB 10.11 and sysbench, unpacked by `make servers` into .cache/debs/ (no
-system service, nothing installed system-wide). Each `Server` copies the system tables
-`make servers` made with mariadb-install-db into a private temporary data dir, listens
-on a Unix socket only (--skip-networking), runs as whoever runs the demo (as root it
-says so with --user=root: the unpacked tree may sit under a folder no other user can
-enter, e.g. a clone in a private temp dir), and is removed at the end, also on error;
-a small reaper outside our process group removes it if we are killed (the site build
-kills a snippet's whole group on timeout).
+Debian's MariaDB and sysbench, unpacked by `make servers` into .cache/debs/ (no system
+service, nothing installed system-wide; demos print the version the server reports).
+Each `Server` copies the system tables `make servers` made with mariadb-install-db into
+a private temporary data dir, listens on a Unix socket only (--skip-networking), runs
+as whoever runs the demo (as root it says so with --user=root: the unpacked tree may
+sit under a folder no other user can enter, e.g. a clone in a private temp dir), and
+is removed at the end, also on error; a small reaper outside our process group removes
+it if we are killed (the site build kills a snippet's whole group on timeout).
 """
 
 from __future__ import annotations
@@ -144,8 +144,11 @@ class Server:
             return self.proc.wait()
 
     def version(self) -> str:
-        """What the server says it is, e.g. 'MariaDB 10.11.14'."""
-        return "MariaDB " + self.sql("SELECT VERSION()").split("-")[0]
+        """What the server says it is: `SELECT VERSION()`, '10.11.19-MariaDB-0+deb12u1'
+        read as 'MariaDB 10.11.19' (any other answer is returned as it came)."""
+        text = self.sql("SELECT VERSION()")
+        number, _, suffix = text.partition("-")
+        return f"MariaDB {number}" if "MariaDB" in suffix else text
 
     def restart(self) -> int | None:
         status = self.stop()

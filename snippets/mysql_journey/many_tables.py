@@ -26,7 +26,7 @@ READ = finding("restart-reads-tables", "after the restart, {server} reads back t
 
 @dataclass
 class Restart:
-    server: str  # e.g. "MariaDB 10.11.14"
+    server: str  # what the server reports (Server.version())
     tables: int
     files_before: int  # one .ibd file per table (innodb_file_per_table)
     shutdown_status: int  # 0: a clean shutdown

@@ -42,6 +42,12 @@ class Run:
     pages_read: int  # Innodb_buffer_pool_reads in the run: pages not yet in the pool
 
 
+@dataclass
+class Bench:
+    server: str  # the name and version the server reports (Server.version())
+    runs: dict[str, list[Run]]  # workload: its runs, round by round
+
+
 def pages_read(db: _mariadb.Server) -> int:
     return int(db.sql("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'").split()[1])
 
@@ -57,21 +63,22 @@ def one_run(db: _mariadb.Server, name: str) -> Run:
                int(number["ignored errors"]), pages_read(db) - before)
 
 
-def measure() -> dict[str, list[Run]]:
+def measure() -> Bench:
     """Load the table, restart (a cold buffer pool), then interleave the workloads,
-    sysbench and the server on one core (a hand-over across cores costs more here)."""
+    sysbench and the server on one core (the hand-over between them stays put)."""
     runs: dict[str, list[Run]] = {name: [] for name in WORKLOADS}
     with one_core(), _mariadb.Server(*OPTIONS) as db:
+        server = db.version()
         _mariadb.sysbench("oltp_point_select", db, *DATA, "prepare")
         db.restart()
         for _ in range(ROUNDS):
             for name in WORKLOADS:
                 runs[name].append(one_run(db, name))
-    return runs
+    return Bench(server, runs)
 
 
-def claims(runs: dict[str, list[Run]]) -> list[Claim]:
-    point, rng = runs["point"], runs["range"]
+def claims(bench: Bench) -> list[Claim]:
+    point, rng = bench.runs["point"], bench.runs["range"]
     ratios = sorted(p.qps / r.qps for p, r in zip(point, rng))
     later = statistics.median(r.pages_read for r in point[1:] + rng)
     wrong = sum(r.queries != r.events or r.errors > 0 for r in point + rng)
@@ -89,8 +96,8 @@ def main() -> None:
         checked = check_timing(measure, claims)
     except report.NotMeasurable as why:
         return report.publish_unmeasured([WORK, COLD, POINT], why)
-    runs = checked.result
-    print(f"MariaDB 10.11 (a MySQL fork), sysbench, 1 thread, {ROUNDS} rounds")
+    server, runs = checked.result.server, checked.result.runs
+    print(f"{server} (a MySQL fork), sysbench, 1 thread, {ROUNDS} rounds")
     pairs = enumerate(zip(runs["point"], runs["range"]))
     rows = [[i + 1, f"{p.qps:,.0f}", f"{r.qps:,.0f}", f"{p.qps / r.qps:.1f}x",
              p.pages_read] for i, (p, r) in pairs]

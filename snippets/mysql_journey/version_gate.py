@@ -1,5 +1,5 @@
 """A version gate: flag the MySQL releases with the many-tables restart crash and say
-what to upgrade to (from the release notes; one fix version from secondary sources)."""
+what to upgrade to (MySQL's release notes; the 8.4 line's fix from Percona's notes)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ NOTES = "https://dev.mysql.com/doc/relnotes/mysql"
 # affected release: (fixed in, where that is written down)
 AFFECTED = {
     (8, 0, 38): ((8, 0, 39), f"{NOTES}/8.0/en/news-8-0-38.html"),
-    (8, 4, 1): ((8, 4, 2), "secondary sources only (not checked in MySQL's notes)"),
-    (9, 0, 0): ((9, 0, 1), f"{NOTES}/9.0/en/news-9-0-1.html"),
+    (8, 4, 1): ((8, 4, 2), "Percona Server 8.4.1 and 8.4.2-2 release notes"),
+    (9, 0, 0): ((9, 0, 1), f"{NOTES}/9.7/en/news-9-0-1.html"),
 }
 
 
