@@ -39,10 +39,16 @@ from snippets.report import HostForbids
 SERVER_USER = "nobody"  # who runs a server that refuses root, when root builds
 
 
-def base() -> Path:
-    """This user's folder for servers, checked (owner, type, mode) before use."""
+MEMORY = Path("/dev/shm")  # where a server whose disk writes must be free can live
+
+
+def base(memory: bool = False) -> Path:
+    """This user's folder for servers, checked (owner, type, mode) before use; in
+    memory (/dev/shm, where there is one) if asked."""
     uid = os.geteuid()
-    path = Path(tempfile.gettempdir()) / f"backend-executed-{uid}"
+    under = MEMORY if memory and os.access(MEMORY, os.W_OK | os.X_OK) else Path(
+        tempfile.gettempdir())
+    path = under / f"backend-executed-{uid}"
     mode = 0o710 if uid == 0 else 0o700
     try:
         path.mkdir(mode=mode)
@@ -102,10 +108,10 @@ def kill_all(root: Path) -> None:
         time.sleep(0.05)
 
 
-def new_folder(prefix: str) -> Path:
+def new_folder(prefix: str, memory: bool = False) -> Path:
     """A fresh folder for one server under this user's base, naming its owner."""
     clean_leftovers()
-    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=base()))
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=base(memory)))
     pid = os.getpid()
     (folder / "owner").write_text(f"{pid} {_start_time(pid)}\n")
     return folder
@@ -135,9 +141,9 @@ CLEANUPS: list[Callable[[Path], None]] = []  # per kind: what a dead server leav
 def clean_leftovers() -> list[str]:
     """Remove this user's server folders whose owning process is gone."""
     removed = []
-    root = base()
-    for folder in sorted(p for p in root.iterdir() if (p / "owner").exists()
-                         or p.name.startswith(("pg", "mariadb"))):
+    folders = {p for root in {base(), base(memory=True)} for p in root.iterdir()
+               if (p / "owner").exists() or p.name.startswith(("pg", "mariadb"))}
+    for folder in sorted(folders):
         try:
             pid, started = (folder / "owner").read_text().split()
         except (OSError, ValueError):
@@ -158,7 +164,8 @@ def clean_leftovers() -> list[str]:
 
 def server_processes() -> list[int]:
     """Every process running in one of this user's server folders."""
-    return processes_in(base())
+    return sorted({p for root in {base(), base(memory=True)} for p in
+                   processes_in(root)})
 
 
 def wait_ready(probe: Callable[[], bool], alive: Callable[[], bool], what: str,

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import claimcheck
 import pytest
 from claimcheck import counter_case, refute
 
+from snippets import servers
 from snippets.mysql_journey import (
     _mariadb,
     instructions,
@@ -34,7 +34,7 @@ unavailable = claimcheck.unavailable
 
 
 def server_dirs() -> set[Path]:
-    return set(Path(_mariadb.MEMORY or tempfile.gettempdir()).glob("mariadb-*"))
+    return set(servers.base(memory=True).glob("mariadb*"))
 
 
 def our_servers() -> list[str]:
@@ -136,7 +136,7 @@ def test_a_server_that_loses_tables_at_restart_breaks_the_restart_findings():
 
 def test_a_killed_demo_leaves_no_server_behind(mariadb):
     """SIGKILL the demo's process group mid-run, as the site build does on timeout:
-    the reaper still removes the data dir and no mariadbd survives."""
+    no mariadbd survives, and the next server started removes the folder left."""
     before = server_dirs()
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
     proc = subprocess.Popen(
@@ -152,10 +152,12 @@ def test_a_killed_demo_leaves_no_server_behind(mariadb):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     deadline = time.monotonic() + 30
-    while (server_dirs() - before or our_servers()) and time.monotonic() < deadline:
+    while our_servers() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not server_dirs() - before, "the data dir outlived the killed demo"
     assert not our_servers(), "mariadbd outlived the killed demo"
+    left = server_dirs() - before
+    assert left, "the killed demo's folder should still be there to clean"
+    assert sorted(servers.clean_leftovers()) == sorted(p.name for p in left)
 
 
 def test_callgrind_counts_are_exact_and_the_newer_sqlite_runs_less_code():

@@ -158,3 +158,28 @@ def test_servers_run_as_nobody_for_root_and_as_the_caller_otherwise():
         pid = int((pg.data / "postmaster.pid").read_text().split()[0])
         owner = pwd.getpwuid(Path(f"/proc/{pid}").stat().st_uid).pw_name
     assert owner == expected
+
+
+def test_another_user_can_neither_reach_nor_log_in_to_a_mariadb():
+    from snippets.mysql_journey import _mariadb
+
+    try:
+        _mariadb.require()
+    except NotMeasurable as why:
+        unavailable(why.reason)
+    with _mariadb.Server() as db:
+        assert "refused: Permission denied" in as_stranger(PROBE, str(db.socket))
+        assert db.version().startswith("MariaDB ")
+        for folder in (servers.base(memory=True), db.dir):
+            os.chmod(folder, 0o711)
+        try:  # through open folders: unix_socket lets in this user only
+            said = subprocess.run(
+                ["setpriv", f"--reuid={STRANGER}", f"--regid={STRANGER}",
+                 "--clear-groups", str(_mariadb.ROOT / "usr/bin/mariadb"),
+                 "--no-defaults", f"--socket={db.socket}", f"--user={_mariadb.USER}",
+                 "-e", "SELECT 1"], env=_mariadb.env(), capture_output=True,
+                text=True, timeout=30, check=False)
+        finally:
+            os.chmod(db.dir, 0o700)
+            servers.base(memory=True)
+    assert said.returncode != 0 and "Access denied" in said.stderr, said.stderr

@@ -3,11 +3,12 @@
 Debian's MariaDB and sysbench, unpacked by `make servers` into .cache/debs/ (no system
 service, nothing installed system-wide; demos print the version the server reports).
 Each `Server` copies the system tables `make servers` made with mariadb-install-db into
-a private temporary data dir, listens on a Unix socket only (--skip-networking), runs
-as whoever runs the demo (as root it says so with --user=root: the unpacked tree may
-sit under a folder no other user can enter, e.g. a clone in a private temp dir), and
-is removed at the end, also on error; a small reaper outside our process group removes
-it if we are killed (the site build kills a snippet's whole group on timeout).
+a private folder (`snippets/servers.py`: this user's, in memory where there is some),
+listens on a Unix socket only (--skip-networking), lets in only the user who runs the
+demo (unix_socket authentication: no password, no other user), runs as that user (as
+root it says so with --user=root: the unpacked tree may sit under a folder no other
+user can enter, e.g. a clone in a private temp dir), and is removed at the end, also
+on error; after a kill, the next server started removes what it left.
 """
 
 from __future__ import annotations
@@ -15,38 +16,24 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from snippets import servers
 from snippets.report import MissingTool
 
 PROJECT = Path(__file__).resolve().parents[2]
 ROOT = PROJECT / ".cache" / "debs" / "root"
-TEMPLATE = PROJECT / ".cache" / "debs" / "datadir"
+USER = pwd.getpwuid(os.geteuid()).pw_name  # the only login: this user, by socket
+TEMPLATE = PROJECT / ".cache" / "debs" / f"datadir-{USER}"
 LIB = ROOT / "usr" / "lib" / "x86_64-linux-gnu"
 SYSBENCH_DIR = ROOT / "usr" / "share" / "sysbench"
-# A data dir in memory where there is one: fsync is free, so a demo measures CPU work
-# (and creating hundreds of tables takes seconds, not half a minute).
-MEMORY = "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else None
+# The data dir in memory where there is some: fsync is free, so a demo measures CPU
+# work (and creating hundreds of tables takes seconds, not half a minute).
 LOG_SIZE = "--innodb-log-file-size=16M"  # not 96 MB: each demo copies the data dir
 HOW = "run `make servers` (Debian/Ubuntu: apt-get download + dpkg -x, no root needed)"
-REAPER = """import os, shutil, signal, sys
-sys.stdin.read()  # EOF: the snippet ended, normally or killed
-folder = sys.argv[1]
-try:
-    pid = int(open(os.path.join(folder, "mariadbd.pid")).read())
-    if folder in open(f"/proc/{pid}/cmdline").read():
-        os.kill(pid, signal.SIGKILL)
-except (OSError, ValueError):
-    pass
-shutil.rmtree(folder, ignore_errors=True)
-"""
-
-
 def env() -> dict[str, str]:
     return dict(os.environ, LD_LIBRARY_PATH=str(LIB), LC_ALL="C")
 
@@ -66,11 +53,11 @@ def install_template() -> None:
     if (TEMPLATE / "mysql").is_dir():
         return
     work = Path(tempfile.mkdtemp(prefix="datadir-", dir=TEMPLATE.parent))
-    user = pwd.getpwuid(os.geteuid()).pw_name
     subprocess.run([ROOT / "usr/bin/mariadb-install-db", "--no-defaults",
                     f"--basedir={ROOT / 'usr'}", f"--datadir={work / 'data'}",
-                    f"--user={user}", "--skip-test-db",
-                    "--auth-root-authentication-method=normal", LOG_SIZE],
+                    f"--user={USER}", "--skip-test-db",
+                    "--auth-root-authentication-method=socket",
+                    f"--auth-root-socket-user={USER}", LOG_SIZE],
                    env=env(), check=True, stdout=subprocess.DEVNULL, timeout=300)
     (work / "data").rename(TEMPLATE)
     work.rmdir()
@@ -85,7 +72,7 @@ class Server:
 
     def __enter__(self) -> Server:
         require()
-        self.dir = Path(tempfile.mkdtemp(prefix="mariadb-", dir=MEMORY))
+        self.dir = servers.new_folder("mariadb", memory=True)
         self.socket = self.dir / "mariadb.sock"
         shutil.copytree(TEMPLATE, self.dir / "data")
         try:
@@ -106,16 +93,10 @@ class Server:
              "--innodb-buffer-pool-dump-at-shutdown=OFF", *self.as_root(),
              *self.options],
             env=env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        if not hasattr(self, "reaper"):
-            self.reaper = subprocess.Popen(
-                [sys.executable, "-c", REAPER, str(self.dir)],
-                stdin=subprocess.PIPE, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while self.sql("SELECT 1", check=False) != "1":
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("mariadbd did not start: " + self.log()[-500:])
-            time.sleep(0.1)
+            stderr=subprocess.DEVNULL, cwd=self.dir)
+        servers.wait_ready(lambda: self.sql("SELECT 1", check=False) == "1",
+                           lambda: self.proc.poll() is None, "mariadbd", self.log,
+                           timeout)
 
     @staticmethod
     def as_root() -> list[str]:
@@ -126,7 +107,7 @@ class Server:
         """Run SQL through the mariadb client; return its tab-separated output."""
         run = subprocess.run(
             [ROOT / "usr/bin/mariadb", "--no-defaults", f"--socket={self.socket}",
-             "--user=root", "--batch", "--skip-column-names"],
+             f"--user={USER}", "--batch", "--skip-column-names"],
             input=text, env=env(), capture_output=True, text=True, timeout=120)
         if check and run.returncode:
             raise RuntimeError(f"mariadb client failed: {run.stderr.strip()}")
@@ -134,14 +115,7 @@ class Server:
 
     def stop(self, timeout: float = 60) -> int | None:
         """Shut down cleanly (SIGTERM); return the exit status."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.poll() if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        return servers.stop_process(self.proc, timeout=timeout)
 
     def version(self) -> str:
         """What the server says it is: `SELECT VERSION()`, '10.11.19-MariaDB-0+deb12u1'
@@ -161,15 +135,13 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        if hasattr(self, "reaper"):
-            self.reaper.communicate(timeout=30)
+        servers.remove(self.dir)
 
 
 def sysbench(test: str, db: Server, *args: str, timeout: float = 120) -> str:
     """Run sysbench from its own folder (so `oltp_common` resolves); its stdout."""
     run = subprocess.run(
-        [ROOT / "usr/bin/sysbench", test, "--db-driver=mysql", "--mysql-user=root",
+        [ROOT / "usr/bin/sysbench", test, "--db-driver=mysql", f"--mysql-user={USER}",
          f"--mysql-socket={db.socket}", "--mysql-db=mysql", *args],
         cwd=SYSBENCH_DIR, env=env(), capture_output=True, text=True, timeout=timeout)
     if run.returncode:
