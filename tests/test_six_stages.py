@@ -6,13 +6,18 @@ from __future__ import annotations
 import re
 
 import claimcheck
+import pytest
 from claimcheck import check, check_timed, counter_case, refute
 
+from snippets import netns
 from snippets.report import NotMeasurable
 from snippets.six_stages import (
+    accept_queue,
     buffered_writes,
+    fast_open,
     kernel_copy,
     light_floor,
+    reset_errors,
     sleep_minimum,
     tcp_lifecycle,
 )
@@ -126,3 +131,95 @@ def test_the_light_floor_is_labelled_arithmetic_and_claims_nothing(capsys):
     out = capsys.readouterr().out
     assert "arithmetic, not a measurement" in out and "for scale only" in out
     assert not re.search(r"^(held|NOT HELD|not checked here):", out, re.MULTILINE)
+
+
+@pytest.fixture
+def namespaces():
+    """Skip with the host's reason; under CI (where it works) fail instead."""
+    reason = netns.unavailable()
+    if reason:
+        claimcheck.unavailable(reason, "CI must run network namespaces")
+
+
+def measured(demo):
+    try:
+        return demo.measure()
+    except NotMeasurable as why:
+        claimcheck.unavailable(why.reason)
+
+
+def test_a_full_accept_queue_drops_or_resets_a_connected_client(namespaces):
+    check(accept_queue.claims(measured(accept_queue)))
+
+
+def overflow_runs(**changes):
+    """What Linux gave (abort_on_overflow 0, then 1), with some steps changed."""
+    drop = {"connect()": "ESTABLISHED / SYN_RECV", "queue": 2, "overflows": 1,
+            "after": "none / SYN_RECV", "accept()": ["queued", "queued"],
+            "room": "b'late'"}
+    reset = dict(drop, after="ECONNRESET / none", room="-")
+    return {0: dict(drop, **changes), 1: reset}
+
+
+@counter_case("connect-before-queued", "queue-holds-backlog-plus-one",
+              "full-queue-drops-silently", "accept-misses-late-client",
+              "overflow-recovers", "full-queue-resets")
+def test_stacks_that_queue_otherwise_break_the_accept_queue_findings():
+    cases = {  # what another stack could do, and the finding it breaks
+        "connect-before-queued": {"connect()": "ESTABLISHED / ESTABLISHED"},
+        "queue-holds-backlog-plus-one": {"queue": 1},  # backlog means backlog
+        "full-queue-drops-silently": {"after": "ECONNRESET / none"},  # resets anyway
+        "accept-misses-late-client": {"accept()": ["queued", "queued", "late"]},
+        "overflow-recovers": {"room": "not within 2 s"},  # the request was dropped
+    }
+    for finding, change in cases.items():
+        refute(accept_queue.claims(overflow_runs(**change)), finding)
+    silent = overflow_runs()
+    silent[1] = dict(silent[0])  # a kernel that ignores tcp_abort_on_overflow
+    refute(accept_queue.claims(silent), "full-queue-resets")
+
+
+def test_the_error_a_reset_leaves_depends_on_the_state():
+    check(reset_errors.claims(reset_errors.measure()))
+
+
+@counter_case("reset-in-syn-sent", "reset-in-established", "reset-in-close-wait",
+              "reset-in-last-ack")
+def test_a_stack_that_maps_resets_otherwise_breaks_the_reset_findings():
+    linux = {"SYN_SENT": ("-", "ECONNREFUSED"),
+             "ESTABLISHED": ("ESTABLISHED", "ECONNRESET"),
+             "CLOSE_WAIT": ("CLOSE_WAIT", "EPIPE"),
+             "LAST_ACK": ("CLOSE_WAIT", "ECONNRESET")}
+    cases = {  # one reset reported as another stack could, and the finding it breaks
+        "reset-in-syn-sent": ("SYN_SENT", "ECONNRESET"),
+        "reset-in-established": ("ESTABLISHED", "EPIPE"),
+        "reset-in-close-wait": ("CLOSE_WAIT", "ECONNRESET"),  # no EPIPE special case
+        "reset-in-last-ack": ("LAST_ACK", "EPIPE"),  # "after a FIN, EPIPE"
+    }
+    for finding, (state, error) in cases.items():
+        seen = dict(linux, **{state: (linux[state][0], error)})
+        refute(reset_errors.claims(seen), finding)
+
+
+def test_fast_open_needs_a_cookie_and_a_server_that_allows_it(namespaces):
+    check(fast_open.claims(measured(fast_open)))
+
+
+def tfo(asked, in_syn):
+    return {"cookie asked": asked, "in SYN": in_syn, "arrived": True}
+
+
+@counter_case("tfo-data-in-syn", "tfo-first-asks-cookie", "tfo-off-by-default")
+def test_stacks_that_open_otherwise_break_the_fast_open_findings():
+    cookie = [tfo(1, False), tfo(0, True), tfo(0, True)]
+    plain = [tfo(1, False)] * 3
+    # a middlebox that strips the option: every SYN asks again, none carries data
+    refute(fast_open.claims({"server on": ("3", plain), "default": ("1", plain)}),
+           "tfo-data-in-syn")
+    # a client that sends data in its first SYN without a cookie (flag 0x4)
+    eager = [tfo(0, True)] * 3
+    refute(fast_open.claims({"server on": ("3", eager), "default": ("1", plain)}),
+           "tfo-first-asks-cookie")
+    # a kernel that ships the server side on (tcp_fastopen = 3 by default)
+    refute(fast_open.claims({"server on": ("3", cookie), "default": ("3", cookie)}),
+           "tfo-off-by-default")

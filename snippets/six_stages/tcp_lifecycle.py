@@ -14,7 +14,7 @@ HOST = "127.0.0.1"
 STEPS = {  # each step in the order measure() takes it, and what Linux does there
     "connect() before any accept()": finding(
         "connect-before-accept", "connect() returns before the server calls accept():"
-        " the kernel did the handshake (backlog)", equals("returned")),
+        " the kernels do the handshake", equals("returned")),
     "client sends before accept()": finding(
         "send-before-accept", "a send before accept() is taken whole ({bound} "
         "bytes): the data waits in the server's kernel", equals(2)),
