@@ -259,6 +259,16 @@ def test_other_start_ups_break_where_the_calls_come_from():
            "bun-event-loop")
 
 
+@counter_case("python-imports-pyc")
+def test_a_python_without_cached_bytecode_breaks_the_pyc_finding():
+    # a read-only install with no __pycache__ (or PYTHONDONTWRITEBYTECODE from the
+    # first run on): every module is compiled from its .py source at each start
+    sources = ["/py/encodings/__init__.py", "/py/encodings/aliases.py",
+               "/py/encodings/utf_8.py", "/tmp/read.py"]
+    rows = as_rows(python3=fake({"openat": 40, "read": 80}, opened=sources))
+    refute(where_from.claims(rows), "python-imports-pyc")
+
+
 def pythons(**change: Trace) -> dict[str, Trace]:
     """Six made-up traces shaped like this machine's, with some replaced."""
     enc = ["/py/encodings/__pycache__/__init__.cpython-311.pyc"]

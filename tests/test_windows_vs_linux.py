@@ -9,7 +9,13 @@ from claimcheck import check, check_timed, counter_case, refute
 
 from snippets import netns
 from snippets.report import NotMeasurable
-from snippets.windows_vs_linux import curl_eyeballs, errnos, happy_eyeballs, refused
+from snippets.windows_vs_linux import (
+    curl_eyeballs,
+    errnos,
+    fail_fast,
+    happy_eyeballs,
+    refused,
+)
 
 
 def needs_netns() -> None:
@@ -76,6 +82,34 @@ def test_other_answers_to_each_failure_break_the_errno_findings():
         rows = [r[:3] + (other,) + r[4:] if r[0] == kind else r
                 for r in linux_rows()]
         refute(errnos.claims(rows), errnos.ERRNOS[kind].id)
+
+
+def test_local_failures_come_back_about_as_fast_as_a_connect():
+    needs_netns()
+    try:
+        check_timed(fail_fast)
+    except NotMeasurable as why:
+        claimcheck.unavailable(why.reason, "CI must run network namespaces")
+
+
+def speeds(slow: dict[str, float]) -> dict:
+    """A fail_fast result where every way of a kind takes the ratio given (0.2x
+    otherwise), to a 17 µs connect."""
+    ratio = {(kind, fail_fast.name(way)): slow.get(kind, 0.2)
+             for kind, (_, ways, _) in fail_fast.KINDS.items() for way in ways}
+    return {"base_us": {"IPv4": 17.0, "IPv6": 17.0}, "ratio": ratio, "missed": 0}
+
+
+@counter_case(*(e.id for e in fail_fast.FAST.values()))
+def test_a_kernel_that_waits_before_reporting_a_local_failure_breaks_the_speeds():
+    # a stack that, like Windows after a reset, resends the SYN for 2 s before it
+    # reports a closed port; a firewall that drops the ICMP port unreachable, so
+    # UDP's recv waits out its 1 s timeout; a failure found only after 3 s of
+    # neighbour resolution (an on-link address that never answers ARP)
+    seconds = {"closed port": 2.0, "UDP to a closed port": 1.0}
+    slow = {kind: seconds.get(kind, 3.0) / 17e-6 for kind in fail_fast.KINDS}
+    for kind in fail_fast.KINDS:
+        refute(fail_fast.claims(speeds({kind: slow[kind]})), fail_fast.FAST[kind].id)
 
 
 def test_happy_eyeballs_on_linux_and_over_the_model():

@@ -1,4 +1,5 @@
-"""A system call pays a trip into the kernel and back; a vDSO call never enters it."""
+"""A system call pays a trip into the kernel and back; a clock read in the vDSO,
+where the clock source allows it, never enters the kernel."""
 
 from __future__ import annotations
 

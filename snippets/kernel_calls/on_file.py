@@ -10,8 +10,9 @@ from snippets.report import Claim, Expectation, equals, finding, publish, table
 STATS = {"fstat", "newfstatat", "statx"}
 SIZE = len(experiment.DATA)
 # what open().read() asks of a regular file: CPython 3.11 to 3.13 (gh-120754 lists
-# the same nine), and 3.14, which skips isatty() there (gh-90102) and stats once
-# (gh-120754; CPython's own test_fileio.test_syscalls_read expects these counts)
+# the same nine), and 3.14, which skips isatty() when the stat taken at open shows no
+# character device (gh-90102) and stats once (gh-120754; CPython's own
+# test_fileio.test_syscalls_read expects these counts)
 BEFORE_314 = ("openat", "stat", "ioctl(TCGETS)", "lseek", "lseek", "stat", "read",
               "read", "close")
 FROM_314 = ("openat", "stat", "lseek", "read", "read", "close")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from snippets.kernel_calls import _experiment as experiment
 from snippets.report import Claim, above, at_least, equals, finding, publish, table
@@ -39,8 +40,18 @@ NO_RUNTIME = {name: finding(f"{name.lower().replace(' ', '-')}-no-runtime-calls"
 FILES = {"python3": finding("python-mostly-files", "the share of python3's calls "
                             "that are on files (its import system): {bound}",
                             above(0.5), fmt=".0%")}
+FROM_PYC = {"python3": finding("python-imports-pyc", "the share of the Python modules "
+                               "python3 reads from disk that come from a cached .pyc, "
+                               "not the .py source: {bound}", equals(1.0), fmt=".0%")}
 LOOP = {name: finding(f"{name}-event-loop", f"event-loop calls {name} makes (epoll, "
                       "eventfd, pipes): {bound}", at_least(2)) for name in ("node", "bun")}
+
+
+def from_pyc(trace) -> float:
+    """Of the .py and .pyc files opened (not the script itself), the .pyc share."""
+    read = [p for p in trace.opened if p.endswith((".py", ".pyc"))
+            and Path(p).name != "read.py"]
+    return sum(p.endswith(".pyc") for p in read) / max(len(read), 1)
 
 
 def claims(rows: list[experiment.Row]) -> list[Claim]:
@@ -49,6 +60,7 @@ def claims(rows: list[experiment.Row]) -> list[Claim]:
                                 lambda t: runtime_calls(by_kind(t.counts))),
         *experiment.per_program(FILES, rows,
                                 lambda t: by_kind(t.counts)["files"] / t.total),
+        *experiment.per_program(FROM_PYC, rows, from_pyc),
         *experiment.per_program(LOOP, rows,
                                 lambda t: by_kind(t.counts)["event loop"])])
 
