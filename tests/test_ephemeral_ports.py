@@ -19,11 +19,15 @@ from snippets.ephemeral_ports import (
     bind_first,
     defaults,
     exhaustion,
+    linger,
+    parity,
     proxy,
+    remote,
     reuse,
     time_wait,
 )
 from snippets.ephemeral_ports._ports import Filled
+from snippets.report import NotMeasurable
 
 RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 FOUR = list(range(40000, 40004))
@@ -60,12 +64,28 @@ def test_exhaustion_is_exactly_the_range_size_twenty_times_in_twenty(host_untouc
         check(exhaustion.claims(exhaustion.measure()))
 
 
+def test_connect_takes_even_ports_first_and_bind_odd_ones(namespaces):
+    check(parity.claims(parity.measure()))
+
+
 def test_time_wait_stays_with_the_side_that_closes_first(namespaces):
     check(time_wait.claims(time_wait.measure()))
 
 
 def test_tw_reuse_and_linger(namespaces):
     check_timed(reuse)
+
+
+def test_tw_reuse_2_does_not_reuse_towards_a_peer_over_veth(host_untouched):
+    try:
+        r = remote.measure()
+    except NotMeasurable as why:
+        claimcheck.unavailable(why.reason, "CI must make veth pairs in namespaces")
+    check(remote.claims(r))
+
+
+def test_a_reset_throws_away_what_was_not_yet_sent(namespaces):
+    check(linger.claims(linger.measure()))
 
 
 def test_bind_first_burns_ports_and_no_port_restores_them(namespaces):
@@ -101,11 +121,66 @@ def test_ports_unique_per_host_break_the_four_tuple():
     refute(exhaustion.claims(r), "exhausted-errno", "four-tuple")
 
 
+@counter_case("connect-even-first", "bind-odd-first")
+def test_a_linux_4_5_without_the_strict_split_breaks_the_parity_findings():
+    # 4.2 to 4.5: connect() searched on sequentially from an even offset; bind(0)
+    # started at a random port of either parity (net/ipv4/inet_hashtables.c and
+    # inet_connection_sock.c at v4.5)
+    half = parity.HALF
+    seq = [40010 + i for i in range(half + 1)]
+    r = parity.Picks({"connect()": seq, "bind(0)": [40020 + i for i in range(half + 1)],
+                      "connect(), IP_LOCAL_PORT_RANGE set": None})
+    refute(parity.claims(r), "connect-even-first", "bind-odd-first")
+
+
+@counter_case("range-option-mixes")
+def test_a_kernel_that_keeps_even_ports_first_with_the_option_breaks_it():
+    # what 6.3 to 6.7 do, and what 6.8 would do had commit 207184853dbd not landed
+    evens = [40000 + 2 * i for i in range(parity.HALF)] + [40001]
+    r = parity.Picks({way: evens for way in parity.WAYS})
+    refute(parity.claims(r, release=(6, 8)), "range-option-mixes")
+
+
+def test_the_option_is_not_checked_on_a_kernel_before_6_8():
+    evens = [40000 + 2 * i for i in range(parity.HALF)] + [40001]
+    r = parity.Picks({way: evens for way in parity.WAYS})
+    option = parity.claims(r, release=(6, 5))[2]
+    assert option.held is None and "6.8" in option.reason
+
+
+@counter_case("veth-no-reuse", "veth-reuse-global")
+def test_reuse_that_ignores_where_the_peer_is_breaks_the_veth_findings():
+    # a tcp_tw_reuse=2 that also covered other hosts (as 1 does), and a
+    # tcp_tw_reuse=1 with TCP timestamps off (no TIME_WAIT socket is reusable)
+    r = {"tcp_tw_reuse=2 (default)": remote.Remote(4, 4),
+         "tcp_tw_reuse=1": remote.Remote(4, 0)}
+    refute(remote.claims(r), "veth-no-reuse", "veth-reuse-global")
+
+
+@counter_case("close-delivers-all", "linger-drops-unsent")
+def test_a_stack_that_flushes_before_the_reset_breaks_the_linger_findings():
+    # a close() that gives up on queued data, and a reset sent only after the
+    # queue drained
+    r = {"close()": linger.Closed(1_000_000, 600_000, "EOF"),
+         "SO_LINGER {1,0}, close()": linger.Closed(1_000_000, 1_000_000, "ECONNRESET")}
+    refute(linger.claims(r), "close-delivers-all", "linger-drops-unsent")
+
+
 @counter_case("client-reconnect")
 def test_a_kernel_that_reuses_time_wait_ports_at_once_breaks_the_reconnect():
     r = {"client closes first": time_wait.Closed(4, 4, "succeeds"),
-         "server closes first": time_wait.Closed(4, 0, "succeeds")}
+         "server closes first": time_wait.Closed(4, 0, "succeeds"),
+         "client first, tcp_max_tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
     refute(time_wait.claims(r), "client-reconnect")
+
+
+@counter_case("tw-buckets-cap", "tw-buckets-reconnect")
+def test_a_kernel_that_ignores_tcp_max_tw_buckets_breaks_the_cap():
+    full = time_wait.Closed(4, 4, "EADDRNOTAVAIL")
+    r = {"client closes first": full,
+         "server closes first": time_wait.Closed(4, 0, "succeeds", 4),
+         "client first, tcp_max_tw_buckets=2": full}
+    refute(time_wait.claims(r), "tw-buckets-cap", "tw-buckets-reconnect")
 
 
 @counter_case("client-time-wait", "server-first-time-wait", "server-first-reconnect")
@@ -113,9 +188,19 @@ def test_time_wait_on_the_wrong_side_breaks_who_keeps_it():
     # a client that resets instead of closing keeps no TIME_WAIT; a simultaneous
     # close puts both sides in TIME_WAIT, so the server closing first does not help
     r = {"client closes first": time_wait.Closed(4, 0, "EADDRNOTAVAIL"),
-         "server closes first": time_wait.Closed(4, 4, "EADDRNOTAVAIL")}
+         "server closes first": time_wait.Closed(4, 4, "EADDRNOTAVAIL"),
+         "client first, tcp_max_tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
     refute(time_wait.claims(r), "client-time-wait", "server-first-time-wait",
            "server-first-reconnect")
+
+
+@counter_case("server-keeps-time-wait")
+def test_a_server_that_closes_by_reset_keeps_no_time_wait():
+    # a server that sets SO_LINGER {1, 0}: neither side waits
+    r = {"client closes first": time_wait.Closed(4, 4, "EADDRNOTAVAIL"),
+         "server closes first": time_wait.Closed(4, 0, "succeeds", 0),
+         "client first, tcp_max_tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
+    refute(time_wait.claims(r), "server-keeps-time-wait")
 
 
 @counter_case("no-reuse-later", "reuse-at-once", "linger-no-time-wait",
@@ -164,18 +249,22 @@ def test_an_older_kernel_breaks_the_defaults():
            "default-tw-reuse", "time-wait-left")
 
 
-def proxy_run(passed: list[bool], ports: list[int]) -> proxy.Run:
+def proxy_run(passed: list[bool], ports: list[int],
+              after: list[str] | None = None) -> proxy.Run:
     error = f"502 {os.strerror(errno.EADDRNOTAVAIL)}"
     return proxy.Run(["200 OK" if ok else error for ok in passed],
-                     list(zip(passed, ports)))
+                     [(ok, p, 0) for ok, p in zip(passed, ports)],
+                     after if after is not None else ["TIME_WAIT"] * 16)
 
 
-@counter_case("per-request-passes", "per-request-error")
+@counter_case("per-request-passes", "per-request-error", "per-request-time-wait")
 def test_a_kernel_that_reuses_time_wait_ports_at_once_never_runs_out():
-    naive = proxy_run([True] * 48, [1] * 48)
+    # each new connect takes over the one TIME_WAIT port the last one left
+    naive = proxy_run([True] * 48, [1] * 48, ["TIME_WAIT"])
     pool = proxy_run([True] * 48, [1, 2, 3, 4] + [4] * 44)
     r = {"new connection per request": naive, "pool": pool}
-    refute(proxy.claims(r), "per-request-passes", "per-request-error")
+    refute(proxy.claims(r), "per-request-passes", "per-request-error",
+           "per-request-time-wait")
 
 
 @counter_case("per-request-stays-out", "pool-ports")

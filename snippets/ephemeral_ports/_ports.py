@@ -1,11 +1,14 @@
 """What the ephemeral-ports demos share: a tiny port range in a private namespace,
-listeners on fixed ports outside it, and the TCP sockets /proc/net/tcp lists."""
+listeners on fixed ports outside it, a peer in a second namespace over a veth pair,
+and the TCP sockets /proc/net/tcp lists."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
+import shutil
 import socket
 import struct
 import time
@@ -14,9 +17,12 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from snippets import netns
+from snippets.report import HostForbids, MissingTool
 
 T = TypeVar("T")
-LOW, HIGH = 40000, 40003  # even-sized: connect() prefers even ports (Linux >= 4.2)
+# even-sized: connect() rounds the range's size down to even and starts at a random
+# even offset (`remaining &= ~1U` in __inet_hash_connect), so 5 ports give 4 or 5
+LOW, HIGH = 40000, 40003
 RANGE = f"{LOW} {HIGH}"
 SIZE = HIGH - LOW + 1
 RESET = struct.pack("ii", 1, 0)  # SO_LINGER {on, 0 s}: close() sends RST, no TIME_WAIT
@@ -25,6 +31,7 @@ STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "04": "FIN_WAIT1", "05": "FIN_W
           "0A": "LISTEN", "0B": "CLOSING"}
 Sock = namedtuple("Sock", "local_port remote_port state timer_seconds")
 Filled = namedtuple("Filled", "ports ended_by")  # source ports got, the errno after
+CLONE_NEWNET = 0x40000000
 
 
 def in_namespace(fn: Callable[..., T], *args: object, ports: str | None = RANGE,
@@ -116,3 +123,41 @@ def listeners(*addresses: tuple[str, int], backlog: int = 64):
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(socket.create_server(a, backlog=backlog))
                for a in addresses]
+
+
+def veth_peer(here: str, there: str, port: int) -> socket.socket:
+    """A listener on `there`:`port` in a second namespace, joined to this one by a
+    veth pair whose end here has the address `here`: a peer that is not loopback."""
+    if not shutil.which("ip"):
+        raise MissingTool("iproute2 (`ip`) is not installed: apt-get install iproute2")
+    libc = ctypes.CDLL(None, use_errno=True)
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    ready, done = os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:  # makes the second namespace and holds it while it is set up
+        os.write(ready[1], b"." if libc.unshare(CLONE_NEWNET) == 0 else b"!")
+        os.read(done[0], 1)
+        os._exit(0)
+    try:
+        if os.read(ready[0], 1) != b".":
+            raise HostForbids("unshare(network namespace) failed inside the first")
+        away = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+        netns.ip("link", "add", "va", "type", "veth", "peer", "name", "vb",
+                 "netns", str(pid))
+        netns.ip("addr", "add", f"{here}/24", "dev", "va")
+        netns.ip("link", "set", "va", "up")
+        libc.setns(away, CLONE_NEWNET)  # `ip` and the listener below run over there
+        try:
+            netns.ip("addr", "add", f"{there}/24", "dev", "vb")
+            netns.ip("link", "set", "vb", "up")
+            return socket.create_server((there, port))
+        finally:
+            libc.setns(home, CLONE_NEWNET)
+            os.close(away)
+    except OSError as exc:
+        raise HostForbids(f"no veth pair between namespaces here: {exc}") from None
+    finally:
+        os.write(done[1], b".")
+        os.waitpid(pid, 0)
+        for fd in (home, *ready, *done):
+            os.close(fd)

@@ -1,6 +1,7 @@
 """A proxy that opens a new upstream connection per request runs out of source ports
-under a bounded load and answers 502 (EADDRNOTAVAIL); a small pool of kept-alive
-upstream connections serves the same load with a handful of ports."""
+under a bounded load, leaving every one in TIME_WAIT, and answers 502
+(EADDRNOTAVAIL); a small pool of kept-alive upstream connections serves the same
+load with a handful of ports."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import queue
 import socket
 import threading
+import time
 from dataclasses import dataclass
 
 from snippets.ephemeral_ports._ports import each_in_namespace, sockets
@@ -37,6 +39,9 @@ ANSWERED = check("all-answered", f"both proxies answered all {N} requests",
                  equals([N, N]))
 PASSES = finding("per-request-passes", "with a new upstream connection per request, "
                  f"{{bound}} of {N} requests pass: one per source port", equals(PORTS))
+FULL = finding("per-request-time-wait", "after the load, once the backend has closed "
+              "its side, {bound} of the proxy's upstream ports sit in TIME_WAIT",
+              equals(PORTS))
 STAYS_OUT = finding("per-request-stays-out", "once a request failed, {bound} later "
                     "requests pass (their ports stay in TIME_WAIT)", equals(0))
 ERROR = finding("per-request-error", "every failed request gets {bound}",
@@ -45,13 +50,15 @@ POOL_PASSES = check("pool-passes", f"with a pool, {{bound}} of {N} requests pass
                     equals(N))
 POOL_PORTS = finding("pool-ports", "the pool holds {bound} upstream ports (one per "
                      "concurrent client)", at_most(CLIENTS))
-ALL = [ANSWERED, PASSES, STAYS_OUT, ERROR, POOL_PASSES, POOL_PORTS]
+ALL = [ANSWERED, PASSES, FULL, STAYS_OUT, ERROR, POOL_PASSES, POOL_PORTS]
 
 
 @dataclass(frozen=True)
 class Run:
     replies: list[str]  # what the clients read, one line per request
-    log: list[tuple[bool, int]]  # per upstream connect: got one?, ports in use
+    log: list[tuple[bool, int, int]]  # per upstream connect: got one?, ports held,
+    # how many of them in TIME_WAIT
+    after: list[str]  # the states of the upstream sockets once the closes settled
 
 
 def serve(listener: socket.socket, handle) -> None:
@@ -67,8 +74,8 @@ def serve(listener: socket.socket, handle) -> None:
 
 
 def proxy_handler(pooled: bool, log: list):
-    """The proxy's request handler; `log` gets (upstream ok?, ports in use) per
-    request, in the order the proxy took its upstream connections."""
+    """The proxy's request handler; `log` gets (upstream ok?, ports held, ports in
+    TIME_WAIT) per request, in the order the proxy took its upstream connections."""
     idle: queue.SimpleQueue = queue.SimpleQueue()
     lock = threading.Lock()
 
@@ -81,7 +88,9 @@ def proxy_handler(pooled: bool, log: list):
                     up = socket.create_connection(UPSTREAM, timeout=2)
                 except OSError as exc:
                     up = exc
-            log.append((isinstance(up, socket.socket), upstream_ports()))
+            states = upstream_states()
+            log.append((isinstance(up, socket.socket), len(states),
+                        states.count("TIME_WAIT")))
         if isinstance(up, OSError):  # what the user sees: a 502 naming the errno
             return f"502 {os.strerror(up.errno)}\n".encode()
         up.sendall(line)
@@ -104,10 +113,17 @@ def client(index: int, replies: list) -> None:
             replies.append(f.readline().decode().strip())
 
 
-def upstream_ports() -> int:
-    """Proxy-side upstream sockets holding a port: open or in TIME_WAIT."""
-    return sum(LOW <= s.local_port <= HIGH and s.remote_port == UPSTREAM[1]
-               for s in sockets())
+def upstream_states(settle: float = 0.0) -> list[str]:
+    """The state of each proxy-side upstream socket holding a port; with `settle`,
+    first wait (that long at most) for every close under way to finish."""
+    end = time.monotonic() + settle
+    while True:
+        states = [s.state for s in sockets()
+                  if LOW <= s.local_port <= HIGH and s.remote_port == UPSTREAM[1]]
+        closing = {"FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK"} & set(states)
+        if not closing or time.monotonic() > end:
+            return states
+        time.sleep(0.01)
 
 
 def load(pooled: bool) -> Run:
@@ -123,9 +139,10 @@ def load(pooled: bool) -> Run:
             w.start()
         for w in workers:
             w.join(timeout=5)
+        after = upstream_states(settle=1.0)
         for lst in (up, px):
             lst.shutdown(socket.SHUT_RDWR)  # wakes the accept loops
-    return Run(replies, log)
+    return Run(replies, log, after)
 
 
 def measure() -> dict[str, Run]:
@@ -139,13 +156,14 @@ def passes(run: Run) -> int:
 
 def claims(r: dict[str, Run]) -> list[Claim]:
     naive, pool = r.values()
-    got = [ok for ok, _ in naive.log]
+    got = [ok for ok, _, _ in naive.log]
     first_failure = got.index(False) if False in got else len(got)
     errors = sorted({x for x in naive.replies if not x.startswith("200")})
     return [ANSWERED.of([len(naive.replies), len(pool.replies)]),
-            PASSES.of(first_failure), STAYS_OUT.of(sum(got[first_failure:])),
+            PASSES.of(first_failure), FULL.of(naive.after.count("TIME_WAIT")),
+            STAYS_OUT.of(sum(got[first_failure:])),
             ERROR.of("; ".join(errors) or "none"), POOL_PASSES.of(passes(pool)),
-            POOL_PORTS.of(max((p for _, p in pool.log), default=0))]
+            POOL_PORTS.of(max((p for _, p, _ in pool.log), default=0))]
 
 
 def main() -> None:
@@ -154,18 +172,21 @@ def main() -> None:
     except NotMeasurable as why:
         return publish_unmeasured(ALL, why)
     rows = [[name, len(v.replies), passes(v), len(v.replies) - passes(v),
-             max(p for _, p in v.log),
+             max(p for _, p, _ in v.log),
              next((x for x in v.replies if not x.startswith("200")), "-")]
             for name, v in r.items()]
     print(f"{CLIENTS} clients x {REQUESTS} requests, {PORTS} source ports, "
           "tcp_tw_reuse=0\n")
     print(table(["proxy", "requests", "200", "errors", "max ports", "first error"],
                 rows))
-    series = {short: [(i + 1, p) for i, (_, p) in enumerate(v.log) if (i + 1) % 4 == 0]
-              for short, v in zip(("per request", "pool"), r.values())}
-    series["range size"] = [(4, PORTS), (N, PORTS)]
-    chart = line_chart("Upstream source ports in use", "requests handled",
-                       "ports (open or TIME_WAIT)", series)
+    naive, pool = r.values()
+
+    def every4(run: Run, column: int) -> list[tuple[int, int]]:
+        return [(i + 1, e[column]) for i, e in enumerate(run.log) if (i + 1) % 4 == 0]
+    series = {"per request: held": every4(naive, 1),
+              "per request: in TIME_WAIT": every4(naive, 2),
+              "pool: held": every4(pool, 1), "range size": [(4, PORTS), (N, PORTS)]}
+    chart = line_chart("Upstream source ports", "requests handled", "ports", series)
     publish(claims(r), figures={"proxy_ports": chart})
 
 

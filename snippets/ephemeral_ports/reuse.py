@@ -63,7 +63,10 @@ class Reuse:
 
 def scenario(reuse: int, linger: bool) -> Reuse:
     netns.sysctl("net.ipv4.tcp_tw_reuse", reuse)
-    wait = 2.1  # older kernels: reuse once the last timestamp is > 1 s old
+    # no tcp_tw_reuse_delay (before 6.14): whole seconds are compared, so reuse
+    # comes 0 to 1 s after the last timestamp (1 to 2 s on kernels that used
+    # `get_seconds() - stamp > 1`, such as 4.15)
+    wait = 2.1
     if netns.has_sysctl("net.ipv4.tcp_tw_reuse_delay"):
         netns.sysctl("net.ipv4.tcp_tw_reuse_delay", int(DELAY * 1000))
         wait = 2 * DELAY

@@ -1,10 +1,13 @@
 """The side that closes first keeps TIME_WAIT: a client closing first holds its source
-ports (reconnects fail with EADDRNOTAVAIL), a server closing first leaves them free."""
+ports (reconnects fail with EADDRNOTAVAIL), a server closing first leaves them free.
+tcp_max_tw_buckets caps how many sockets wait: past it, a closing socket skips
+TIME_WAIT and its port is free at once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from snippets import netns
 from snippets.ephemeral_ports._ports import (
     RANGE,
     SIZE,
@@ -15,6 +18,7 @@ from snippets.ephemeral_ports._ports import (
     listeners,
     pairs,
     settle,
+    sockets,
 )
 from snippets.report import (
     Claim,
@@ -28,18 +32,31 @@ from snippets.report import (
 )
 
 DEST = ("127.0.0.1", 5000)
-CASES = {"client closes first": (True,), "server closes first": (False,)}
+BUCKETS = 2  # tcp_max_tw_buckets in the third case: half the range
+CASES = {"client closes first": (True,), "server closes first": (False,),
+         f"client first, tcp_max_tw_buckets={BUCKETS}": (True, BUCKETS)}
 
-OPENED = check("opened-range", f"connections opened in the range {RANGE}, client "
-               "first and server first: {bound}", equals([SIZE, SIZE]))
+OPENED = check("opened-range", f"connections opened in the range {RANGE}, in each "
+               "case: {bound}", equals([SIZE, SIZE, SIZE]))
 CLIENT_TW = finding("client-time-wait", "after the client closes first, {bound} of its"
                     " sockets sit in TIME_WAIT", equals(SIZE))
 CLIENT_AGAIN = finding("client-reconnect", "after the client closes first, a reconnect"
                        " fails with {bound}", equals("EADDRNOTAVAIL"))
 SERVER_TW = finding("server-first-time-wait", "after the server closes first, {bound} "
                     "client sockets sit in TIME_WAIT", equals(0))
+SERVER_KEEPS = finding("server-keeps-time-wait", "after the server closes first, "
+                       f"{{bound}} of its sockets (port {DEST[1]}) sit in TIME_WAIT",
+                       equals(SIZE))
 SERVER_AGAIN = finding("server-first-reconnect", "after the server closes first, a "
                        "reconnect {bound}", equals("succeeds"))
+CAPPED = finding("tw-buckets-cap", f"with tcp_max_tw_buckets={BUCKETS}, {{bound}} of "
+                 f"the {SIZE} client sockets closed first sit in TIME_WAIT",
+                 equals(BUCKETS))
+CAPPED_AGAIN = finding("tw-buckets-reconnect", "with tcp_max_tw_buckets="
+                       f"{BUCKETS}, a reconnect after the client closed first "
+                       "{bound}", equals("succeeds"))
+ALL = [OPENED, CLIENT_TW, CLIENT_AGAIN, SERVER_TW, SERVER_KEEPS, SERVER_AGAIN, CAPPED,
+       CAPPED_AGAIN]
 
 
 @dataclass(frozen=True)
@@ -47,10 +64,13 @@ class Closed:
     connections: int
     time_wait: int  # client sockets in TIME_WAIT once both sides closed
     reconnect: str  # "succeeds" or the errno name it failed with
+    server_time_wait: int = 0  # server sockets (port 5000) in TIME_WAIT
 
 
-def round_trip(client_first: bool) -> Closed:
+def round_trip(client_first: bool, buckets: int | None = None) -> Closed:
     """SIZE connections, closed by one side first; then what the ports can do."""
+    if buckets is not None:
+        netns.sysctl("net.ipv4.tcp_max_tw_buckets", buckets)
     with listeners(DEST) as (srv,):
         clients, accepted = pairs(srv, DEST)
         first, second = (clients, accepted) if client_first else (accepted, clients)
@@ -59,10 +79,13 @@ def round_trip(client_first: bool) -> Closed:
         close(second)
         settle()
         waiting = len(ephemeral("TIME_WAIT"))
+        served = sum(s.local_port == DEST[1] and s.state == "TIME_WAIT"
+                     for s in sockets())
         again: list = []
         got = connect(DEST, again)
         close(again)
-    return Closed(len(clients), waiting, "succeeds" if isinstance(got, int) else got)
+    return Closed(len(clients), waiting, "succeeds" if isinstance(got, int) else got,
+                  served)
 
 
 def measure() -> dict[str, Closed]:
@@ -72,21 +95,23 @@ def measure() -> dict[str, Closed]:
 
 
 def claims(r: dict[str, Closed]) -> list[Claim]:
-    c, s = r["client closes first"], r["server closes first"]
-    return [OPENED.of([c.connections, s.connections]), CLIENT_TW.of(c.time_wait),
-            CLIENT_AGAIN.of(c.reconnect), SERVER_TW.of(s.time_wait),
-            SERVER_AGAIN.of(s.reconnect)]
+    c, s, capped = r.values()
+    return [OPENED.of([c.connections, s.connections, capped.connections]),
+            CLIENT_TW.of(c.time_wait), CLIENT_AGAIN.of(c.reconnect),
+            SERVER_TW.of(s.time_wait), SERVER_KEEPS.of(s.server_time_wait),
+            SERVER_AGAIN.of(s.reconnect),
+            CAPPED.of(capped.time_wait), CAPPED_AGAIN.of(capped.reconnect)]
 
 
 def main() -> None:
     try:
         r = measure()
     except NotMeasurable as why:
-        return publish_unmeasured([OPENED, CLIENT_TW, CLIENT_AGAIN, SERVER_TW,
-                                   SERVER_AGAIN], why)
+        return publish_unmeasured(ALL, why)
     print(f"range {RANGE}, tcp_tw_reuse=0\n")
-    print(table(["who closes first", "connections", "client TIME_WAIT", "reconnect"],
-                [[name, v.connections, v.time_wait, v.reconnect]
+    print(table(["who closes first", "connections", "client TIME_WAIT",
+                 "server TIME_WAIT", "reconnect"],
+                [[name, v.connections, v.time_wait, v.server_time_wait, v.reconnect]
                  for name, v in r.items()]))
     publish(claims(r))
 
