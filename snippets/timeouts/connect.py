@@ -51,10 +51,7 @@ PENDING = finding("no-timeout-pending", f"with no timeout, connect() is still "
                   f"{{bound}} at {WATCH} s", equals("pending"))
 RESENT = finding("syn-resent", "SYNs the kernel resent by then for the connect() "
                  "with no timeout: {bound}", at_least(1))
-SYNCNT = finding("syncnt-gives-up", "TCP_SYNCNT={n} makes the kernel end the attempt "
-                 "with {bound}", equals("ETIMEDOUT"))
-# what a run publishes; --syncnt adds SYNCNT, too slow for the page
-PAGE = [REFUSED, AT_ONCE, SILENT, MINE, USER, USER_LATE, USER_RESENT, PENDING, RESENT]
+ALL = [REFUSED, AT_ONCE, SILENT, MINE, USER, USER_LATE, USER_RESENT, PENDING, RESENT]
 
 
 def start(addr, timeout: float = 0.0, opt: int = 0, value: int = 0) -> socket.socket:
@@ -79,7 +76,7 @@ def finish(name: str, s: socket.socket, t0: float, until: float) -> Attempt:
 
 def measure() -> list[Attempt]:
     if not sys.platform.startswith("linux"):
-        raise HostForbids("needs Linux (TCP_INFO, TCP_USER_TIMEOUT, TCP_SYNCNT)")
+        raise HostForbids("needs Linux (TCP_INFO, TCP_USER_TIMEOUT)")
     with socket.socket() as closed:  # bound, never listening: the kernel answers RST
         closed.bind((HOST, 0))
         t0 = time.monotonic()
@@ -94,31 +91,19 @@ def measure() -> list[Attempt]:
     return [refused, mine, bounded, waiting]
 
 
-def syncnt_give_up(syncnt: int = 1, limit: float = 15.0) -> Attempt:
-    """Slow (seconds): the kernel's own give-up when TCP_SYNCNT caps the SYN resends."""
-    with (socket.create_server((HOST, 0), backlog=0) as srv,
-          socket.create_connection(srv.getsockname(), timeout=1)):
-        t0 = time.monotonic()
-        s = start(srv.getsockname(), 0, socket.TCP_SYNCNT, syncnt)
-        return finish(f"TCP_SYNCNT={syncnt}", s, t0, t0 + limit)
-
-
 def claims(r: list[Attempt]) -> list[Claim]:
-    refused, mine, bounded, waiting, *syncnt = r
+    refused, mine, bounded, waiting = r
     return [REFUSED.of(refused.outcome), AT_ONCE.of(refused.seconds * 1000),
             SILENT.of(mine.outcome), MINE.of(mine.seconds), USER.of(bounded.outcome),
             USER_LATE.of(bounded.seconds * 1000), USER_RESENT.of(bounded.syns_resent),
-            PENDING.of(waiting.outcome), RESENT.of(waiting.syns_resent)] + [
-        SYNCNT.of(a.outcome, n=a.client.split("=")[1]) for a in syncnt]
+            PENDING.of(waiting.outcome), RESENT.of(waiting.syns_resent)]
 
 
 def main() -> None:
-    slow = "--syncnt" in sys.argv
     try:
-        checked = check_timing(
-            lambda: measure() + ([syncnt_give_up()] if slow else []), claims)
+        checked = check_timing(measure, claims)
     except NotMeasurable as why:
-        return publish_unmeasured(PAGE, why)
+        return publish_unmeasured(ALL, why)
     r = checked.result
     rows = [[a.client, a.outcome, f"{a.seconds:.1f}", a.syns_resent] for a in r]
     print(table(["client", "outcome", "seconds", "SYNs resent"], rows))
