@@ -12,16 +12,21 @@ from claimcheck import check, check_timed, counter_case, refute, unavailable
 
 from snippets.cloudflare_purge import (
     _caches,
+    _stores,
     commit_per_write,
     compaction,
     propagation,
+    purge_cost,
     purge_designs,
+    purge_reads,
+    snapshots,
     tombstones,
 )
 from snippets.cloudflare_purge._io import scratch
 from snippets.report import NotMeasurable, need
 
-ROCKSDB_DEMOS = [commit_per_write, compaction, tombstones]
+ROCKSDB_DEMOS = [commit_per_write, compaction, tombstones, snapshots, purge_cost,
+                 purge_reads]
 
 
 def measured(demo):
@@ -210,6 +215,140 @@ def test_a_compaction_that_keeps_tombstones_leaves_the_scan_and_files_as_they_we
     deleted = tombstones.KEYS - tombstones.KEEP
     refute(tombstones.claims(scans(2 * deleted, deleted, 1_100_000, 50.0)),
            "skips-after-compaction", "compaction-shrinks")
+
+
+# -- a snapshot held across compaction -------------------------------------------
+
+
+def test_a_held_snapshot_keeps_tombstones_through_compaction():
+    check(snapshots.claims(measured(snapshots)))
+
+
+def held_and_released(held: int, released: int, disk: tuple[int, int]) -> dict:
+    """A made-up run: entries skipped per deleted key, bytes on disk."""
+    deleted = tombstones.KEYS - tombstones.KEEP
+    return {"held": {"skipped": held * deleted, "disk": disk[0], "sees": 100},
+            "released": {"skipped": released * deleted, "disk": disk[1]}}
+
+
+@counter_case("snapshot-keeps-tombstones", "snapshot-keeps-bytes")
+def test_a_compaction_that_ignores_snapshots_drops_tombstones_at_once():
+    # what a reader of the snapshot would then miss: the deleted values
+    refute(snapshots.claims(held_and_released(0, 0, (2_226, 2_226))),
+           "snapshot-keeps-tombstones", "snapshot-keeps-bytes")
+
+
+@counter_case("release-drops-tombstones")
+def test_a_manual_compaction_that_skips_the_last_level_keeps_them_after_release():
+    # RocksDB's default for compact_range: kIfHaveCompactionFilter
+    refute(snapshots.claims(held_and_released(2, 2, (6_312_201, 6_312_201))),
+           "release-drops-tombstones", "snapshot-keeps-bytes")
+
+
+# -- purges by prefix: what they write ----------------------------------------------
+
+
+def test_a_prefix_is_exactly_one_hosts_keys():
+    start, end = _stores.prefix(7)
+    assert _stores.key(6, _stores.FILES - 1) < start <= _stores.key(7, 0)
+    assert _stores.key(7, _stores.FILES - 1) < end <= _stores.key(8, 0)
+
+
+def test_a_purge_by_prefix_is_one_record_for_deleterange():
+    try:
+        check_timed(purge_cost)
+    except NotMeasurable as why:
+        unavailable(why.reason)
+
+
+def purges(range_log: int, sqlite_log: int, range_time: float) -> dict:
+    """Made-up rounds: log bytes per purge, seconds per purge (key by key: 2 ms,
+    SQLite: 1.5 ms), every purge removing its 2,000 keys."""
+    n, files = purge_cost.ROUNDS, purge_cost.FILES
+    return {"log": {_stores.RANGE: [range_log] * n, _stores.KEYS: [40_012] * n,
+                    _stores.SQLITE: [sqlite_log] * n},
+            "times": {_stores.RANGE: [range_time] * n, _stores.KEYS: [0.002] * n,
+                      _stores.SQLITE: [0.0015] * n},
+            "removed": {_stores.RANGE: [-1] * n, _stores.KEYS: [files] * n,
+                        _stores.SQLITE: [files] * n},
+            "left": [purge_cost.LEFT] * 3}
+
+
+def test_the_made_up_purges_look_like_the_real_ones():
+    check(purge_cost.claims(purges(31, 325_480, 0.00003)))
+
+
+@counter_case("range-delete-record", "key-by-key-log", "range-delete-fastest")
+def test_a_range_delete_that_expands_into_point_deletes_costs_as_much():
+    # DeleteRange as a library helper over scan-and-delete, as before range tombstones
+    refute(purge_cost.claims(purges(40_012, 325_480, 0.0021)),
+           "range-delete-record", "key-by-key-log", "range-delete-fastest")
+
+
+@counter_case("sqlite-purge-pages")
+def test_a_b_tree_that_frees_emptied_pages_without_logging_them_breaks_it():
+    # only the parent and the freelist trunk page logged: 4 frames of 4,120 bytes
+    refute(purge_cost.claims(purges(31, 4 * 4_120, 0.00003)), "sqlite-purge-pages")
+
+
+# -- purges by prefix: what they cost a read -----------------------------------------
+
+
+def test_reads_step_over_key_by_key_deletes_but_not_range_deletes():
+    try:
+        check_timed(purge_reads)
+    except NotMeasurable as why:
+        unavailable(why.reason)
+
+
+def reads(per_key: int, range_skips: int, grow: dict[str, float]) -> list[dict]:
+    """Made-up steps: entries skipped, and read times growing linearly from 3 us
+    (DeleteRange), 240 us (key by key), 4.4 us (SQLite) by `grow` x over 10 purges."""
+    files, steps = purge_reads.FILES, []
+    first = {_stores.RANGE: 3e-6, _stores.KEYS: 240e-6, _stores.SQLITE: 4.4e-6}
+    for i in range(purge_reads.PURGES):
+        best = {n: t * (1 + (grow[n] - 1) * i / (purge_reads.PURGES - 1))
+                for n, t in first.items()}
+        steps.append({"wrong": 0, "best": best,
+                      "skips": {_stores.KEYS: per_key * (i + 1) * files,
+                                _stores.RANGE: range_skips * (i + 1) * files}})
+    return steps
+
+
+LIKE_HERE = {_stores.RANGE: 3.5, _stores.KEYS: 10.0, _stores.SQLITE: 1.0}
+
+
+def test_the_made_up_reads_look_like_the_real_ones():
+    check(purge_reads.claims(reads(2, 0, LIKE_HERE)))
+
+
+@counter_case("range-delete-skips")
+def test_a_rocksdb_before_7_7_steps_over_every_covered_key():
+    # before facebook/rocksdb#10449 DBIter checked each covered key in turn
+    refute(purge_reads.claims(reads(2, 1, LIKE_HERE)), "range-delete-skips")
+
+
+@counter_case("key-by-key-skips", "key-by-key-read-grows", "key-by-key-vs-range-read")
+def test_an_lsm_that_seeks_past_runs_of_tombstones_does_not_slow():
+    flat = {_stores.RANGE: 3.5, _stores.KEYS: 1.0, _stores.SQLITE: 1.0}
+    steps = reads(0, 0, flat)
+    for step in steps:
+        step["best"][_stores.KEYS] = step["best"][_stores.RANGE] * 2
+    refute(purge_reads.claims(steps), "key-by-key-skips", "key-by-key-read-grows",
+           "key-by-key-vs-range-read")
+
+
+@counter_case("range-delete-read-grows")
+def test_adjacent_range_tombstones_merged_into_one_leave_one_seek():
+    merged = {_stores.RANGE: 1.05, _stores.KEYS: 10.0, _stores.SQLITE: 1.0}
+    refute(purge_reads.claims(reads(2, 0, merged)), "range-delete-read-grows")
+
+
+@counter_case("sqlite-read-flat")
+def test_a_b_tree_that_only_marks_rows_deleted_slows_like_an_lsm():
+    # ghost records: deleted rows stay in their pages until a background purge
+    ghosts = {_stores.RANGE: 3.5, _stores.KEYS: 10.0, _stores.SQLITE: 10.0}
+    refute(purge_reads.claims(reads(2, 0, ghosts)), "sqlite-read-flat")
 
 
 @pytest.mark.parametrize("demo", ROCKSDB_DEMOS, ids=lambda d: d.__name__)

@@ -53,6 +53,20 @@ def tickers(opts: Options) -> dict[str, int]:
     return found
 
 
+def count(db: Rdict) -> int:
+    """Keys a full scan finds (an Rdict has `keys()` but is not itself iterable)."""
+    return sum(1 for _ in db.keys())  # noqa: SIM118
+
+
+def version(path: Path) -> str:
+    """The RocksDB release that wrote the database, from its OPTIONS file."""
+    for options in sorted(path.glob("OPTIONS-*")):
+        for line in options.read_text().splitlines():
+            if line.strip().startswith("rocksdb_version="):
+                return line.split("=", 1)[1].strip()
+    return "unknown"
+
+
 def log_bytes(path: Path) -> int:
     """Bytes in the database's write-ahead log files, as the file system sees them."""
     return sum(f.stat().st_size for f in path.glob("*.log"))

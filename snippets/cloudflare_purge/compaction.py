@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from snippets.cloudflare_purge._io import scratch
-from snippets.cloudflare_purge._rocks import disk_bytes, rocksdb, tickers
+from snippets.cloudflare_purge._rocks import count, disk_bytes, rocksdb, tickers
 from snippets.report import (
     Claim,
     NotMeasurable,
@@ -39,16 +39,15 @@ TOTAL = finding("write-amplification", "in all, RocksDB writes {bound} the user'
 def measure() -> dict:
     keys = [b"k%08d" % i for i in range(KEYS)]
     random.Random(11).shuffle(keys)  # arrival order is not key order
-    with scratch() as tmp:
-        with rocksdb(Path(tmp) / "db", memtable=MEMTABLE) as (db, opts):
-            for key in keys:
-                db.put(key, b"v" * VALUE)
-            loaded = tickers(opts)
-            db.flush()
-            db.compact_range(None, None)  # what the background would do in time
-            final = tickers(opts)
-            entries = sum(1 for _ in db.keys())
-            on_disk = disk_bytes(db)
+    with scratch() as tmp, rocksdb(Path(tmp) / "db", memtable=MEMTABLE) as (db, opts):
+        for key in keys:
+            db.put(key, b"v" * VALUE)
+        loaded = tickers(opts)
+        db.flush()
+        db.compact_range(None, None)  # what the background would do in time
+        final = tickers(opts)
+        entries = count(db)
+        on_disk = disk_bytes(db)
     return {"user": KEYS * (len(keys[0]) + VALUE), "loaded": loaded,
             "final": final, "entries": entries, "disk": on_disk}
 

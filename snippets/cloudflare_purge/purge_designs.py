@@ -14,7 +14,6 @@ from snippets.report import (
     ascending,
     check,
     equals,
-    finding,
     publish,
     table,
 )

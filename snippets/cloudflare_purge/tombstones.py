@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from snippets.cloudflare_purge._io import scratch
-from snippets.cloudflare_purge._rocks import disk_bytes, rocksdb, tickers
+from snippets.cloudflare_purge._rocks import count, disk_bytes, rocksdb, tickers
 from snippets.measure import check_timing, paired_ratios, rounds
 from snippets.report import (
     Claim,
@@ -38,10 +38,13 @@ SLOWER = finding("tombstone-scan-slower", "the scan over tombstones is {bound} "
                  timing=True)
 
 
-def load(db) -> None:
-    """Put every key, flush; delete all but KEEP of them, flush (two sorted files)."""
-    rd = need("rocksdict")
+def load(db, hold: bool = False):
+    """Put every key, flush; delete all but KEEP of them, flush (two sorted files).
+    With hold, return a snapshot taken between the two."""
+    rd, snapshot = need("rocksdict"), None
     for keep_only in (False, True):
+        if keep_only and hold:
+            snapshot = db.snapshot()
         batch = rd.WriteBatch(raw_mode=True)
         for i in range(KEYS):
             key = b"key%08d" % i
@@ -51,10 +54,18 @@ def load(db) -> None:
                 batch.delete(key)
         db.write(batch)
         db.flush()
+    return snapshot
 
 
 def scan(db) -> int:
-    return sum(1 for _ in db.keys())
+    return count(db)
+
+
+def skips(db, opts) -> int:
+    """Entries a full scan steps over, by the `number.iter.skip` ticker."""
+    before = tickers(opts)["number.iter.skip"]
+    scan(db)
+    return tickers(opts)["number.iter.skip"] - before
 
 
 def measure() -> dict:
@@ -67,10 +78,8 @@ def measure() -> dict:
         dbs["compacted"][0].compact_range(None, None)
         out = {}
         for name, (db, opts) in dbs.items():
-            before = tickers(opts)["number.iter.skip"]
-            found = scan(db)
-            out[name] = {"found": found, "disk": disk_bytes(db),
-                         "skipped": tickers(opts)["number.iter.skip"] - before}
+            out[name] = {"found": scan(db), "disk": disk_bytes(db),
+                         "skipped": skips(db, opts)}
         times = rounds(ROUNDS, {name: lambda db=db: scan(db)
                                 for name, (db, _) in dbs.items()})
     ratio = statistics.median(paired_ratios(times, "tombstones", "compacted"))
