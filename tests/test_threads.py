@@ -7,15 +7,18 @@ import socket
 import threading
 
 import pytest
-from claimcheck import check, check_timed, counter_case, refute
+from claimcheck import check, check_timed, counter_case, refute, unavailable
 
-from snippets.report import failed
+from snippets.report import NotMeasurable, failed
 from snippets.threads import (
-    accept_mutex,
+    accept_spread,
+    accept_wakeups,
     cpu_bound,
+    epoll_files,
     gil_release,
     io_bound,
     log_thread,
+    lost_update,
     reuseport,
     scaling,
     thread_cost,
@@ -158,18 +161,74 @@ def test_a_kernel_that_does_not_spread_breaks_the_reuseport_findings():
 @needs_reuseport
 def test_accept_on_one_socket_vs_a_listener_each():
     before = threading.active_count()
-    check(accept_mutex.claims(accept_mutex.measure(threads=4, clients=200)))
+    check(accept_spread.claims(accept_spread.measure(threads=4, clients=200)))
     assert threading.active_count() == before
 
 
 @counter_case("accept-reuseport-fewest", "accept-reuseport-most")
 def test_an_uneven_spread_breaks_the_accept_findings():
     busiest = {"clients": 400, "shared": [100] * 4, "reuseport": [160, 80, 80, 80]}
-    refute(accept_mutex.claims(busiest), "accept-reuseport-most")
+    refute(accept_spread.claims(busiest), "accept-reuseport-most")
     starved = {"clients": 400, "shared": [100] * 4, "reuseport": [40, 120, 120, 120]}
-    refute(accept_mutex.claims(starved), "accept-reuseport-fewest")
+    refute(accept_spread.claims(starved), "accept-reuseport-fewest")
     even = {"clients": 400, "shared": [100] * 4, "reuseport": [100] * 4}
-    assert not failed(accept_mutex.claims(even))
+    assert not failed(accept_spread.claims(even))
+
+
+def test_a_connection_wakes_one_accept_every_epoll_or_one_exclusive_epoll():
+    before = threading.active_count()
+    try:
+        r = accept_wakeups.measure(connections=6)
+    except NotMeasurable as why:
+        unavailable(why.reason)
+    check(accept_wakeups.claims(r))
+    assert threading.active_count() == before
+
+
+def wakeups(accept, herd, exclusive):
+    return {"threads": 4, "accept()": [accept] * 10, "epoll": [herd] * 10,
+            "epoll + EPOLLEXCLUSIVE": [exclusive] * 10}
+
+
+@counter_case("accept-wakes-one", "epoll-wakes-all", "epollexclusive-wakes-one")
+def test_other_wake_up_policies_break_the_wakeup_findings():
+    # a kernel that wakes every waiter, in accept() and in epoll alike: accept()
+    # before Linux's wake-one, EPOLLEXCLUSIVE on a kernel older than 4.5
+    refute(accept_wakeups.claims(wakeups(4, 4, 4)), "accept-wakes-one",
+           "epollexclusive-wakes-one")
+    # an epoll that wakes one instance by default
+    refute(accept_wakeups.claims(wakeups(1, 1, 1)), "epoll-wakes-all")
+
+
+def test_epoll_takes_a_socket_and_refuses_a_file():
+    try:
+        r = epoll_files.measure()
+    except NotMeasurable as why:
+        unavailable(why.reason)
+    check(epoll_files.claims(r))
+
+
+@counter_case("epoll-refuses-file")
+def test_a_poller_that_watches_files_breaks_the_epoll_finding():
+    # kqueue (BSD, macOS) watches a regular file for reading
+    kqueue = {"a TCP socket": "added", "a regular file": "added"}
+    refute(epoll_files.claims(kqueue), "epoll-refuses-file")
+
+
+def test_threads_lose_updates_without_a_lock_and_none_with_one():
+    before = threading.active_count()
+    check(lost_update.claims(lost_update.measure()))
+    assert threading.active_count() == before
+
+
+@counter_case("lost-updates", "lock-loses-none")
+def test_an_atomic_update_or_a_lock_released_while_blocked_breaks_the_findings():
+    # a runtime whose read-modify-write is atomic (an AtomicInteger, say)
+    atomic = {"threads": 2, "steps": 500, "no lock": 0, "threading.Lock": 0}
+    refute(lost_update.claims(atomic), "lost-updates")
+    # a lock that, like the GIL, is let go of during a blocking call
+    gil_like = {"threads": 2, "steps": 500, "no lock": 500, "threading.Lock": 500}
+    refute(lost_update.claims(gil_like), "lock-loses-none")
 
 
 def test_scaling_io_vs_cpu_workers():

@@ -1,5 +1,6 @@
-"""What the threads demos share: which build and how many cores, how much CPU work
-overlapped (CPU seconds per wall second), and findings that say what they hold for."""
+"""What the threads demos share: which build and how many cores, whether under a
+hypervisor, how much CPU work overlapped (CPU seconds per wall second), and findings
+that say what they hold for."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import sys
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from snippets.measure import cpu_timed, parallelism
-from snippets.report import Claim, Expectation, caller_module, above, below, finding
+from snippets.report import Claim, Expectation, above, below, caller_module, finding
 
 PARALLEL, SERIAL = 1.4, 1.3  # CPU s per wall s: above = overlapped, below = did not
 RATE = "CPU s per wall s"
@@ -30,6 +32,21 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def hypervisor() -> str:
+    """What /proc/cpuinfo says: x86 CPUs under a hypervisor report the `hypervisor`
+    flag (CPUID leaf 1, ECX bit 31); other CPUs have no such flag to show."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown (no /proc/cpuinfo)"
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                  if line.startswith("flags")), None)
+    if flags is None:
+        return "unknown (no CPU flags in /proc/cpuinfo)"
+    return ("yes (the CPU reports the hypervisor flag in /proc/cpuinfo)"
+            if "hypervisor" in flags else "no hypervisor flag in /proc/cpuinfo")
 
 
 def build(gil: bool | None = None) -> str:

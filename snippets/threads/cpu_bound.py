@@ -11,6 +11,7 @@ from snippets.report import Claim, publish, table
 from snippets.threads._common import (
     build,
     gil_enabled,
+    hypervisor,
     overlap,
     overlapped,
     process_pool,
@@ -74,6 +75,7 @@ def main() -> None:
     checked = check_timing(measure, claims)
     r = checked.result
     print(f"{build()}, {r.cores} usable cores; {r.tasks} tasks")
+    print(f"virtual machine: {hypervisor()}")
     med = statistics.median
     rows = [[f"{r.tasks} {w}", f"{r.speedup[w]:.2f}", f"{med(r.per_wall[w]):.2f}"]
             for w in WAYS]
