@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-import multiprocessing
 import os
 import pickle
+import select
 import shutil
 import signal
 import socket
@@ -29,6 +29,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -123,7 +124,7 @@ def _enter() -> None:
         libc.unshare(CLONE_NEWNET)  # if refused, the first namespace serves as well
 
 
-def _child(conn, fn, args, kwargs, sysctls, routes) -> None:
+def _child(send, fn, args, kwargs, sysctls, routes) -> None:
     os.setpgid(0, 0)  # our own group: a timeout kills us and what we started
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # never outlive the caller
@@ -148,8 +149,7 @@ def _child(conn, fn, args, kwargs, sysctls, routes) -> None:
         data = pickle.dumps(payload)
     except Exception:  # noqa: BLE001
         data = pickle.dumps(("error", traceback.format_exc()))
-    conn.send_bytes(data)
-    conn.close()
+    send(data)
 
 
 def _threads() -> int:
@@ -160,31 +160,67 @@ def _threads() -> int:
         return threading.active_count()
 
 
+def _write_all(fd: int):
+    def send(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.close(fd)
+    return send
+
+
+def _main_module() -> str:
+    """The real name of the module run as __main__ (`python -m x.y`), or ""."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec.name if spec is not None else ""
+
+
 def _start(fn, args, kwargs, sysctls, routes):
-    """Start the namespace child: (its pid, the end to read its result from, a
+    """Start the namespace child: (its pid, the fd to read its result from, a
     function that reaps it). A single-threaded caller forks (about a millisecond);
     a multi-threaded one must not (a lock another thread held stays locked in the
-    child), so it starts a fresh interpreter (multiprocessing's spawn: `fn` must
-    be a module-level function)."""
-    read, write = multiprocessing.Pipe(duplex=False)
+    child), so it starts a fresh interpreter instead, which imports `fn` (a
+    module-level function) and, as multiprocessing does, the caller's main module
+    under the name `__mp_main__`."""
+    read_fd, write_fd = os.pipe()
     if _threads() == 1:
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                read.close()
-                _child(write, fn, args, kwargs, sysctls, routes)
+                os.close(read_fd)
+                _child(_write_all(write_fd), fn, args, kwargs, sysctls, routes)
             except BaseException:  # noqa: BLE001
                 code = 1
             finally:
                 os._exit(code)
-        write.close()
-        return pid, read, lambda: os.waitpid(pid, 0)
-    proc = multiprocessing.get_context("spawn").Process(
-        target=_child, args=(write, fn, args, kwargs, sysctls, routes), daemon=True)
-    proc.start()
-    write.close()
-    return proc.pid, read, proc.join
+        os.close(write_fd)
+        return pid, read_fd, lambda: os.waitpid(pid, 0)
+    sys.modules.setdefault("__mp_main__", sys.modules["__main__"])  # for the result
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snippets.netns", "--child", str(write_fd),
+         _main_module()], stdin=subprocess.PIPE, pass_fds=(write_fd,),
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(  # what imports fn
+            p for p in sys.path if p)))
+    os.close(write_fd)
+    with proc.stdin:
+        proc.stdin.write(pickle.dumps((fn, args, kwargs, sysctls, routes)))
+    return proc.pid, read_fd, proc.wait
+
+
+def _spawned(write_fd: int, main: str) -> None:
+    """The fresh interpreter's side of `_start`: load the caller's main module (so
+    pickled references to it resolve), read the call, run it like a forked child."""
+    if main:
+        import runpy
+        import types
+
+        module = types.ModuleType("__mp_main__")
+        module.__dict__.update(runpy.run_module(main, run_name="__mp_main__",
+                                                alter_sys=True))
+        sys.modules["__main__"] = sys.modules["__mp_main__"] = module
+    call = pickle.loads(sys.stdin.buffer.read())
+    _child(_write_all(write_fd), *call)
 
 
 def run(fn: Callable[..., T], *args: object, sysctls: dict[str, object] | None = None,
@@ -200,18 +236,20 @@ def run(fn: Callable[..., T], *args: object, sysctls: dict[str, object] | None =
     if not sys.platform.startswith("linux"):
         raise HostForbids(f"network namespaces are Linux only (this is {sys.platform})")
     sys.stdout.flush(), sys.stderr.flush()
-    pid, conn, reap = _start(fn, args, kwargs, sysctls, routes)
-    chunks = []
+    pid, read_fd, reap = _start(fn, args, kwargs, sysctls, routes)
+    chunks, deadline = [], time.monotonic() + timeout
     try:
-        if not conn.poll(timeout):
-            raise TimeoutError(f"namespace child still running after {timeout} s: "
-                               "killed")
-        try:
-            chunks.append(conn.recv_bytes())
-        except EOFError:
-            pass
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+                raise TimeoutError(f"namespace child still running after "
+                                   f"{timeout} s: killed")
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
     finally:
-        conn.close()
+        os.close(read_fd)
         for target in (lambda: os.killpg(pid, signal.SIGKILL),
                        lambda: os.kill(pid, signal.SIGKILL)):
             try:
@@ -282,4 +320,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--child"]:
+        _spawned(int(sys.argv[2]), sys.argv[3])
+    else:
+        main()
