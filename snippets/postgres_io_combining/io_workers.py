@@ -4,17 +4,18 @@ table, but in its io worker processes: the backend itself reads nothing."""
 from __future__ import annotations
 
 from snippets import report
-from snippets.pg_server import Server, version
+from snippets.pg_server import Server
 from snippets.postgres_io_combining import _scan as scan
-from snippets.postgres_io_combining.seq_scan import ramp
 from snippets.report import check, equals, finding
 
 QUERY = "SELECT count(*) FROM t"
-METHODS = ("sync", "worker")  # this wheel is built without liburing: no io_uring
-READS = sorted(size // scan.KIB for size in ramp(scan.PAGES, 16))
+METHODS = ("sync", "worker")  # io_uring needs a build with liburing
+READS = sorted(size // scan.KIB for size in scan.ramp(scan.PAGES, 16))
 
 DEFAULT = finding("default-io-method", "PostgreSQL 18's default io_method is {bound}",
                   equals("worker"))
+METHODS_HERE = finding("io-methods-here", "the io_method values this PostgreSQL 18 "
+                       "build accepts: {bound} (no io_uring)", equals(list(METHODS)))
 SAME = {m: finding(f"{m}-reads", f"with io_method = {m}, the cold scan's reads, "
                    "sorted by size: {bound}", equals(READS), unit="KiB")
         for m in METHODS}
@@ -30,11 +31,13 @@ ANSWER = check("same-answer", "both methods return the same count: {bound}",
 def measure() -> dict:
     with Server(18, io_method="sync") as pg:
         relfile, pages = scan.create_table(pg)
-        default = pg.sql("SELECT boot_val FROM pg_settings WHERE name = 'io_method'")
+        default, accepted = pg.sql("SELECT boot_val, enumvals FROM pg_settings "
+                                   "WHERE name = 'io_method'")[0].split("|")
+        version = pg.server_version()
         runs = {m: scan.cold_reads(pg, relfile, QUERY, m, io_method=m,
-                              io_combine_limit=16) for m in METHODS}
-    return {"version": version(18), "pages": pages, "runs": runs,
-            "default": default[0]}
+                                   io_combine_limit=16) for m in METHODS}
+    return {"version": version, "pages": pages, "runs": runs,
+            "default": default, "accepted": accepted.strip("{}").split(",")}
 
 
 def share(reads: scan.Reads, who: str) -> float:
@@ -44,7 +47,7 @@ def share(reads: scan.Reads, who: str) -> float:
 
 def claims(r: dict) -> list[report.Claim]:
     sync, worker = r["runs"]["sync"], r["runs"]["worker"]
-    return [DEFAULT.of(r["default"]),
+    return [DEFAULT.of(r["default"]), METHODS_HERE.of(sorted(r["accepted"])),
             *(SAME[m].of(sorted(r["runs"][m].kib)) for m in METHODS),
             SYNC.of(share(sync, "backend")),
             WORKER.of(share(worker, "io worker"),
@@ -56,7 +59,7 @@ def main() -> None:
     try:
         r = measure()
     except report.NotMeasurable as why:
-        every = [DEFAULT, *SAME.values(), SYNC, WORKER, ANSWER]
+        every = [DEFAULT, METHODS_HERE, *SAME.values(), SYNC, WORKER, ANSWER]
         return report.publish_unmeasured(every, why)
     print(f"server: {r['version']} - table: {r['pages']} pages, "
           "io_combine_limit 16\n")

@@ -18,7 +18,8 @@ ONE = check("pread-calls", "one page per call: the kernel counted {bound}",
             equals(PAGES), unit="read calls")
 BATCHED = check("preadv-calls", f"{BATCH} pages per call: the kernel counted {{bound}}",
                 equals(-(-PAGES // BATCH)), unit="read calls")
-BYTES = check("same-bytes", "pread and preadv both read {bound}", equals([PAGES * PAGE // 1024]),
+BYTES = check("same-bytes", "pread and preadv both read {bound}",
+              equals([PAGES * PAGE // 1024]),
               unit="KiB")
 FASTER = finding("preadv-faster", "one page per call takes {bound} the time of "
                  f"{BATCH} pages per call (median of paired rounds)", above(1.5),
