@@ -28,6 +28,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -170,9 +171,11 @@ def _write_all(fd: int):
 
 
 def _main_module() -> str:
-    """The real name of the module run as __main__ (`python -m x.y`), or ""."""
+    """The real name of the module run as __main__ (`python -m x.y`), or "" (a
+    script, `-c`, or a tool that put a module of its own there)."""
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    return spec.name if spec is not None else ""
+    name = getattr(spec, "name", "") or ""
+    return "" if name == "__main__" or name.startswith("__") else name
 
 
 def _start(fn, args, kwargs, sysctls, routes):
@@ -195,17 +198,24 @@ def _start(fn, args, kwargs, sysctls, routes):
             finally:
                 os._exit(code)
         os.close(write_fd)
-        return pid, read_fd, lambda: os.waitpid(pid, 0)
+        return pid, read_fd, lambda: os.waitpid(pid, 0) and ""
     sys.modules.setdefault("__mp_main__", sys.modules["__main__"])  # for the result
+    errors = tempfile.TemporaryFile()  # what a child that died without a result said
     proc = subprocess.Popen(
         [sys.executable, "-m", "snippets.netns", "--child", str(write_fd),
-         _main_module()], stdin=subprocess.PIPE, pass_fds=(write_fd,),
+         _main_module()], stdin=subprocess.PIPE, pass_fds=(write_fd,), stderr=errors,
         env=dict(os.environ, PYTHONPATH=os.pathsep.join(  # what imports fn
             p for p in sys.path if p)))
     os.close(write_fd)
     with proc.stdin:
         proc.stdin.write(pickle.dumps((fn, args, kwargs, sysctls, routes)))
-    return proc.pid, read_fd, proc.wait
+
+    def reap() -> str:
+        proc.wait()
+        with errors:
+            errors.seek(0)
+            return errors.read().decode(errors="replace")[-2000:]
+    return proc.pid, read_fd, reap
 
 
 def _spawned(write_fd: int, main: str) -> None:
@@ -256,9 +266,10 @@ def run(fn: Callable[..., T], *args: object, sysctls: dict[str, object] | None =
                 target()
             except ProcessLookupError:
                 pass
-        reap()
+        said = reap()
     if not chunks:
-        raise ChildFailed("the namespace child exited without a result")
+        raise ChildFailed("the namespace child exited without a result"
+                          + (f":\n{said}" if said else ""))
     kind, value = pickle.loads(b"".join(chunks))
     if kind == "unavailable":
         raise value
