@@ -278,14 +278,15 @@ def _path(tid: int, fd: int) -> str:
 
 def _group_alive(pgid: int) -> bool:
     """Any process of the group not yet dead (a zombie counts as dead)."""
-    for entry in os.scandir("/proc"):
-        try:
-            stat = Path(f"/proc/{entry.name}/stat").read_text()
-        except (OSError, ValueError):
-            continue
-        state, _ppid, group = stat.rsplit(")", 1)[1].split()[:3]
-        if int(group) == pgid and state not in "ZX":
-            return True
+    with os.scandir("/proc") as entries:  # closed also when we return early
+        for entry in entries:
+            try:
+                stat = Path(f"/proc/{entry.name}/stat").read_text()
+            except (OSError, ValueError):
+                continue
+            state, _ppid, group = stat.rsplit(")", 1)[1].split()[:3]
+            if int(group) == pgid and state not in "ZX":
+                return True
     return False
 
 
