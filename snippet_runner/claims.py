@@ -118,19 +118,26 @@ def _table(first: str, published: list[Published]) -> str:
 
 
 def verified(claims: PageClaims, stamp: str) -> str:
-    """The Verified table's HTML: findings, then the demo checks folded away."""
+    """The Verified table's HTML, folded under a one-line summary: findings, then
+    the demo checks folded again; open where something was not checked."""
+    from snippet_runner.render import claims_summary
+
     findings, checks = claims.kind(FINDING), claims.kind(CHECK)
+    every = [p.claim for p in claims.claims.values()]
     intro = ("<p>Every finding below was measured when this page was built and is "
              "cited by the sentences it supports (<em>Cited by</em> links to them). "
              "A finding or check that fails stops the build; one that could not be "
              "measured on the build machine says <em>not checked here</em>, and "
              "why.</p>")
-    parts = ['<div class="verified">', intro]
+    opened = " open" if any(c.held is not True for c in every) else ""
+    fold = (f'<details class="verified-table"{opened}><summary>'
+            f"{html.escape(claims_summary(every))}</summary>")
+    parts = ['<div class="verified">', intro, fold]
     if findings:
         parts.append(_table("Finding", findings))
     if checks:
         summary = (f'<details class="note"><summary>Demo checks ({len(checks)}): '
                    "the demos did what they say (not findings)</summary>")
         parts += [summary, _table("Check", checks), "</details>"]
-    parts += [f'<p class="environment-stamp">{stamp}</p>', "</div>"]
+    parts += ["</details>", f'<p class="environment-stamp">{stamp}</p>', "</div>"]
     return "\n".join(parts)

@@ -8,7 +8,10 @@
 
 `path` names a .py file under the snippets folder; `timeout` bounds its run;
 `highlight` (texts, `a ... b` spans, `|`-separated) and `hl_lines` mark the lines
-that matter; `source: hide` shows only the output.
+that matter; `show` (the same kind of spans) picks the lines shown open, where the
+default is the definitions holding the highlighted lines; `notes` (`text >>
+explanation`, `|`-separated) puts a numbered note on the line containing each text;
+`source: hide` shows only the output.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-OPTIONS = ("path", "timeout", "hl_lines", "highlight", "source")
+OPTIONS = ("path", "timeout", "hl_lines", "highlight", "source", "show", "notes")
 
 
 class FenceError(ValueError):
@@ -34,10 +37,13 @@ class Fence:
     highlight: str = ""
     hl_lines: str = ""
     source: str = ""  # "hide": output only
+    show: str = ""
+    notes: str = ""
 
     @property
     def options(self) -> dict[str, str]:
-        return {"highlight": self.highlight, "hl_lines": self.hl_lines}
+        return {"highlight": self.highlight, "hl_lines": self.hl_lines,
+                "show": self.show, "notes": self.notes}
 
 
 def parse(body: str, page: str, root: Path, snippets: Path,

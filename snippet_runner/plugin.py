@@ -98,9 +98,11 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             fence = parse(body, build.page_path(src), self.root, build.snippets,
                           self.config.timeout)
             text = (self.root / fence.path).read_text(encoding="utf-8").rstrip("\n")
+            where = f"{fence.page}: {fence.path}"
             try:
-                marked = render.highlighted_lines(text, fence.options,
-                                                  f"{fence.page}: {fence.path}")
+                marked = render.highlighted_lines(text, fence.options, where)
+                ranges = render.shown_ranges(text, fence.options, marked, where)
+                notes = render.notes_of(text, fence.options, where)
             except render.ListingError as error:
                 raise PluginError(str(error)) from None
             run = build.run_of(fence.path) if build.runs_page(src) else None
@@ -111,16 +113,23 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
                 except page_claims.CitationError as error:
                     raise PluginError(str(error)) from None
             shown = render.snippet_block(fence.path, text, marked,
-                                         fence.source == "hide", run)
+                                         fence.source == "hide", run,
+                                         config.repo_url or "", ranges, notes)
             build.folded.update(shown.folded)
             return [indent + ln if ln else ln for ln in shown.markdown.splitlines()]
 
-        markdown = "\n".join(replace_fences(markdown.splitlines(), replace))
+        lines = markdown.splitlines()
+        if build.fences.get(src) and build.runs_page(src):
+            lines = render.with_legend(lines)
+        markdown = "\n".join(replace_fences(lines, replace))
         if self.config.topics.get(src):
             page.meta["tags"] = list(self.config.topics[src])
         if build.pages.get(src) and build.pages[src].claims:
             markdown += f"\n\n## Verified at build\n\n{VERIFIED}\n"
-        markdown += site_pages.related(src, self.config.topics, self.titles)
+        try:
+            markdown += site_pages.read_next(src, page.meta, self.titles)
+        except ValueError as error:
+            raise PluginError(str(error)) from None
         return markdown  # a REPORT_MARKER stays: on_page_context fills it
 
     def on_page_content(self, html, page, config, files):

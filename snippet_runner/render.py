@@ -1,5 +1,6 @@
-"""How a snippet appears on a page: the lines that matter, the whole file one click
-away, the command to copy, and the output with its verdicts styled.
+"""How a snippet appears on a page: its listing (`listing`), the command to copy,
+the output with its claim lines folded under a summary, a note for what could not
+be checked here; and the legend near the top of a page.
 
 Pure functions from text to Markdown/HTML: no MkDocs here, so another front-end can
 call them.
@@ -7,147 +8,56 @@ call them.
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import html
-import re
 import time
 from dataclasses import dataclass, field
 
+from snippet_runner.listing import (  # noqa: F401 (the plugin reads them here)
+    FOLDED,
+    ListingError,
+    fenced,
+    folded_key,
+    highlighted_lines,
+    listing,
+    notes_of,
+    shown_ranges,
+)
 from snippets.report import Verdict
 
 CSS = {Verdict.HELD: "held", Verdict.NOT_HELD: "broken",
        Verdict.NOT_CHECKED: "unchecked"}
 
 
-class ListingError(ValueError):
-    """A fence's options do not fit its file (a stale highlight, a bad line range)."""
+def command_block(command: str, repo_url: str = "") -> str:
+    """What a reader types: set up once, in a clone of the repository, then run."""
+    where = f"in a clone of {repo_url}" if repo_url else "in a clone of the repository"
+    return fenced("console", f"$ make setup  # once, {where}\n"
+                             f"$ .venv/bin/{command}", 'title="run it yourself"')
 
 
-def _longest_backtick_run(text: str) -> int:
-    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+MARK = {Verdict.HELD: "✓", Verdict.NOT_HELD: "✗", Verdict.NOT_CHECKED: "?"}
 
 
-def fenced(language: str, text: str, attrs: str = "") -> str:
-    fence = "`" * max(3, _longest_backtick_run(text) + 1)
-    return f"{fence}{language}{(' ' + attrs) if attrs else ''}\n{text}\n{fence}"
+def claims_summary(claims) -> str:
+    """'✓ 4 findings held · 2 demo checks held · ? 1 not checked here'."""
+    parts = []
+    for kind, label in (("finding", "finding"), ("check", "demo check")):
+        mine = [c for c in claims if c.kind == kind]
+        for verdict in Verdict:
+            n = sum(c.verdict is verdict for c in mine)
+            if n:
+                plural = "s" if n > 1 else ""
+                word = verdict.word if verdict is not Verdict.NOT_CHECKED else \
+                    "not checked here"
+                parts.append(f"{MARK[verdict]} {n} {label}{plural} {word}")
+    return " · ".join(parts) or "no claims"
 
 
-def highlighted_lines(source: str, options: dict[str, str], where: str) -> list[int]:
-    """`hl_lines: 3 5-7` as given (checked against the file's length), plus the lines
-    containing each `highlight: text | other text`, where `start ... end` spans from
-    the first line containing start to the next containing end. Every text must
-    match, so a highlight follows the code when the file is edited."""
-    lines = source.splitlines()
-    count = len(lines)
-    chosen: set[int] = set()
-    for span in options.get("hl_lines", "").split():
-        if not re.fullmatch(r"\d+(-\d+)?", span) or int(span.split("-")[-1]) > count:
-            raise ListingError(f"{where}: hl_lines {span!r} is not within 1-{count}")
-        a, _, b = span.partition("-")
-        chosen.update(range(int(a), int(b or a) + 1))
-
-    def first(text: str, start: int = 0) -> int:
-        for n in range(start, count):
-            if text in lines[n]:
-                return n
-        raise ListingError(f"{where}: no line contains highlight {text!r}")
-
-    texts = (t.strip() for t in options.get("highlight", "").split("|"))
-    for text in filter(None, texts):
-        if " ... " in text:  # a range: from the first line with A to the next with B
-            a, b = (part.strip() for part in text.split(" ... ", 1))
-            begin = first(a)
-            chosen.update(range(begin + 1, first(b, begin) + 2))
-        else:
-            first(text)
-            chosen.update(n for n, line in enumerate(lines, 1) if text in line)
-    return sorted(chosen)
-
-
-def focus_ranges(source: str, marked: list[int]) -> list[tuple[int, int]]:
-    """1-based inclusive line ranges of the top-level definitions (with decorators)
-    that hold the marked lines; a marked line outside any definition stands alone."""
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:
-        return []
-    blocks = []
-    for node in body:
-        start = min([node.lineno] + [d.lineno for d in
-                                     getattr(node, "decorator_list", [])])
-        blocks.append((start, node.end_lineno or node.lineno))
-    ranges: list[tuple[int, int]] = []
-    for line in marked:
-        block = next(((a, b) for a, b in blocks if a <= line <= b), (line, line))
-        if block not in ranges:
-            ranges.append(block)
-    ranges.sort()
-    merged: list[tuple[int, int]] = []
-    for a, b in ranges:  # join blocks that touch or are one blank line apart
-        if merged and a <= merged[-1][1] + 3:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return merged
-
-
-def _hl(marked: list[int], start: int, end: int) -> str:
-    inside = [str(n - start + 1) for n in marked if start <= n <= end]
-    return f' hl_lines="{" ".join(inside)}"' if inside else ""
-
-
-FOLDED = re.compile(r'<div class="snippet-folded" data-key="(?P<key>[0-9a-f]+)"></div>')
-
-
-def folded_copy(rel: str, source: str, marked: list[int]) -> str:
-    """Markdown for the whole file in a collapsed block."""
-    lines = source.splitlines()
-    whole = fenced("python", source, f'title="{rel}" linenums="1"'
-                   + _hl(marked, 1, len(lines)))
-    body = "\n".join("    " + ln if ln else ln for ln in whole.splitlines())
-    return f'??? abstract "The whole file: `{rel}` ({len(lines)} lines)"\n\n{body}\n'
-
-
-def folded_key(markdown: str) -> str:
-    return hashlib.sha256(markdown.encode()).hexdigest()[:20]
-
-
-def listing(rel: str, source: str, marked: list[int]) -> tuple[list[str], str | None]:
-    """Markdown for the source: the definitions holding the highlighted lines, then
-    a placeholder for the whole file in a collapsed block (`folded_copy`, returned
-    second, or None). Short or unhighlighted files are shown whole, open.
-
-    The folded copy is rendered apart and put in place after the search index has
-    read the page: it is most of a page's HTML, and its text is in the focused lines
-    already, so search never parses it."""
-    lines = source.splitlines()
-    ranges = focus_ranges(source, marked) if marked else []
-    shown = sum(b - a + 1 for a, b in ranges)
-    if not ranges or shown >= len(lines) * 0.8:
-        whole = fenced("python", source, f'title="{rel}" linenums="1"'
-                       + _hl(marked, 1, len(lines)))
-        return ['<div class="snippet-source" markdown>', "", whole, "", "</div>"], None
-    parts = ['<div class="snippet-source snippet-focus" markdown>', ""]
-    for i, (a, b) in enumerate(ranges):
-        title = f'title="{rel} (lines {a}-{b})"' if i == 0 else ""
-        if i:
-            parts += ['<p class="snippet-gap">⋮</p>', ""]
-        attrs = f'{title} linenums="{a}"'.strip() + _hl(marked, a, b)
-        parts += [fenced("python", "\n".join(lines[a - 1:b]), attrs), ""]
-    folded = folded_copy(rel, source, marked)
-    placeholder = f'<div class="snippet-folded" data-key="{folded_key(folded)}"></div>'
-    return parts + ["</div>", "", placeholder], folded
-
-
-def command_block(command: str) -> str:
-    return fenced("console", f"$ {command}", 'title="run it yourself"')
-
-
-def output_block(stdout: str, note: str) -> str:
-    """The run's stdout as wrapped, escaped HTML; claim lines styled by verdict (a
-    "because ..." line goes with the not-checked lines above it)."""
-    body, kind = "", None
+def output_block(stdout: str, note: str, claims=()) -> str:
+    """The run's stdout as wrapped, escaped HTML. Its claim lines (with the "because
+    ..." line after not-checked ones) fold into one summary line that opens to
+    them; the fold is open when something was not checked or did not hold."""
+    body, folded, kind = "", "", None
     for line in stdout.rstrip().splitlines():
         verdict = Verdict.of_line(line)
         if verdict:
@@ -155,11 +65,31 @@ def output_block(stdout: str, note: str) -> str:
         elif not (kind == "unchecked" and line.startswith("  because ")):
             kind = None
         text = html.escape(line)
-        # a claim line is a block of its own: a newline after it would add a blank
-        body += (f'<span class="claim-line claim-line-{kind}">{text}</span>' if kind
-                 else text + "\n")
+        if kind:  # a claim line is a block of its own: no newline after it
+            folded += f'<span class="claim-line claim-line-{kind}">{text}</span>'
+        else:
+            body += text + "\n"
+    fold = ""
+    if folded:
+        opened = " open" if any(c.held is not True for c in claims) else ""
+        fold = (f'<details class="claim-lines"{opened}><summary>'
+                f"{html.escape(claims_summary(claims))}</summary>"
+                f"<pre><code>{folded}</code></pre></details>")
     return (f'<div class="snippet-output"><div class="snippet-output-title">'
-            f"{html.escape(note)}</div><pre><code>{body}</code></pre></div>")
+            f"{html.escape(note)}</div><pre><code>{body.rstrip()}</code></pre>"
+            f"{fold}</div>")
+
+
+def unchecked_note(claims) -> str:
+    """Beside an output whose findings could not be checked on this build: what
+    could not be shown here, and why (Markdown)."""
+    missing = [c for c in claims if c.held is None]
+    if not missing:
+        return ""
+    lines = "\n".join(f"    - {c.statement} ({c.reason})" for c in missing)
+    return (f'!!! warning "Not checked on this build"\n    What this output would '
+            f"show could not be measured on the machine that built this page, so "
+            f"the text around it does not rest on it:\n\n{lines}\n")
 
 
 @dataclass
@@ -171,13 +101,14 @@ class Shown:
 
 
 def snippet_block(rel: str, source: str, marked: list[int], hide_source: bool,
-                  run=None) -> Shown:
+                  run=None, repo_url: str = "", ranges=None, notes=()) -> Shown:
     """A fence's Markdown: the listing, then (if it ran) the command, the output of
-    that run and its figures; without a run, a note that nothing was executed."""
+    that run and its figures, and a note for what could not be checked; without a
+    run, a note that nothing was executed."""
     parts: list[str] = []
     shown = Shown("")
     if not hide_source:
-        lines, folded = listing(rel, source, marked)
+        lines, folded = listing(rel, source, marked, ranges, notes)
         parts += [*lines, ""]
         if folded:
             shown.folded[folded_key(folded)] = folded
@@ -186,15 +117,39 @@ def snippet_block(rel: str, source: str, marked: list[int], hide_source: bool,
                      "page's snippets (`SNIPPETS_EXECUTE=0` or `SNIPPETS_ONLY`), so "
                      "no output is shown.")
     else:
-        parts += [command_block(run.command), "",
+        parts += [command_block(run.command, repo_url), "",
                   output_block(run.stdout, "output of that run, measured "
-                               + when(run.measured_at)), ""]
+                               + when(run.measured_at), run.claims), ""]
         for name, svg in run.figures.items():
             flat = " ".join(svg.split())
             figure = f'<figure class="snippet-figure" id="figure-{name}">{flat}</figure>'
             parts += ["", figure]
+        note = unchecked_note(run.claims)
+        if note:
+            parts += ["", note]
     shown.markdown = "\n".join(parts) + "\n"
     return shown
+
+
+LEGEND = ('<p class="claims-legend" markdown><strong>How to read this page.</strong> '
+          "A number marked ✓ was measured by this page's demos when the site was "
+          "built, and the finding it supports **held**; ? marks one that could "
+          "**not be checked here** on the build machine (the page says why), and a "
+          "finding that fails stops the build. Each mark links to its row in "
+          "[Verified at build](#verified-at-build).</p>")
+
+
+def with_legend(lines: list[str]) -> list[str]:
+    """The page's lines with the legend after the paragraph under its title."""
+    title = next((i for i, ln in enumerate(lines) if ln.startswith("# ")), None)
+    if title is None:
+        return lines
+    i = title + 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    while i < len(lines) and lines[i].strip():
+        i += 1
+    return [*lines[:i], "", LEGEND, *lines[i:]]
 
 
 def when(epoch: float) -> str:

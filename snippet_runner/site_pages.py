@@ -1,9 +1,9 @@
 """The site-wide pages and blocks: the build report, its build-speed section, the
-claims of the whole build (`claims.json`), and each page's related episodes.
+claims of the whole build (`claims.json`), and each page's "Read next".
 
 Links are made with MkDocs' own `get_relative_url`: from one page's URL to another
 for HTML written after Markdown (the report), and between source paths for Markdown
-that MkDocs then rewrites and checks itself (related episodes).
+that MkDocs then rewrites and checks itself (read next).
 """
 
 from __future__ import annotations
@@ -150,20 +150,22 @@ def bench_section(path) -> str:
             f"|---|---:|---:|\n{rows}\n")
 
 
-def related(src: str, topics: dict[str, list[str]], titles: dict[str, str]) -> str:
-    """Markdown: the other pages sharing a topic with `src`, most shared first."""
-    mine = set(topics.get(src, []))
-    order = list(titles)
-    scored = sorted((-len(mine & set(t)), order.index(other), other, mine & set(t))
-                    for other, t in topics.items()
-                    if other != src and mine & set(t) and other in titles)
-    if not scored:
+def read_next(src: str, meta: dict, titles: dict[str, str]) -> str:
+    """Markdown: the pages the page's front matter picks to read next, each with
+    the reason it gives (`read_next: [{page: episodes/x.md, why: ...}]`)."""
+    picks = meta.get("read_next") or []
+    lines = []
+    for pick in picks:
+        if not isinstance(pick, dict) or not {"page", "why"} <= set(pick):
+            raise ValueError(f"{src}: each read_next entry needs page and why")
+        title = titles.get(pick["page"], pick["page"])
+        lines.append(f"- [{title}]({get_relative_url(pick['page'], src)}): "
+                     f"{pick['why']}")
+    if not lines:
         return ""
-    lines = [f"- [{titles[o]}]({get_relative_url(o, src)}): {', '.join(sorted(s))}"
-             for _, _, o, s in scored]
-    return ("\n\n## Related episodes\n\nOther pages on the same topics "
-            f"(all topics: [Topics]({get_relative_url('topics.md', src)})):\n\n"
-            + "\n".join(lines) + "\n")
+    topics = (f"\n\nAll pages by topic: [Topics]({get_relative_url('topics.md', src)})."
+              if "topics.md" in titles else "")
+    return "\n\n## Read next\n\n" + "\n".join(lines) + topics + "\n"
 
 
 def claims_json(pages: dict[str, PageClaims], urls: dict[str, str]) -> str:

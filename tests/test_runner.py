@@ -108,7 +108,9 @@ def test_good_snippet_renders_output_claims_and_escapes_html(tmp_path):
     result = build(make_project(tmp_path, {"index": "good"}))
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "site" / "index.html").read_text()
-    assert "$ python -m snippets.demo.good" in re.sub(r"<[^>]+>", "", page)
+    text = re.sub(r"<[^>]+>", "", page)
+    assert "$ make setup  # once, in a clone of the repository" in text
+    assert "$ .venv/bin/python -m snippets.demo.good" in text
     assert "&lt;script&gt;alert" in page and "<script>alert" not in page
     assert "Verified at build" in page and "the answer is exactly 42" in page
     assert "a note for the log" in result.stderr  # stderr of a good run reaches the log
@@ -470,3 +472,28 @@ def test_only_runs_the_pages_it_names(tmp_path):
     assert result.returncode == 0, result.stderr
     assert ran(result) == ["snippets/demo/good.py"]
     assert "Not executed" in (project / "site" / "b" / "index.html").read_text()
+
+
+def test_a_page_reads_well_folded_legend_notes_and_read_next(tmp_path):
+    project = make_project(tmp_path, {"index": "good", "other": "not_checked"})
+    page = project / "docs" / "index.md"
+    page.write_text("---\nread_next:\n  - page: other.md\n    why: what a missing "
+                    "tool looks like\n---\n" + page.read_text().replace(
+                        "timeout: 3", "timeout: 3\nshow: def main ... publish(\n"
+                        "notes: publish([ >> hands the claims to the build"))
+    result = build(project)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert 'class="claims-legend"' in html  # what held and not checked here mean
+    assert re.search(r'<details class="claim-lines"><summary>✓ 1 finding held'
+                     r"</summary>", html)  # claim lines folded under one line
+    assert '<details class="verified-table">' in html  # folded: all held
+    assert "# (1)!" in html and "hands the claims to the build" in html  # (Material
+    # turns the marker and the list after the code into an annotation)
+    assert "snippets/demo/good.py (lines 9-13)" in html  # show: a slice
+    assert re.search(r"Read next.*other/.*what a missing tool looks like", html,
+                     re.DOTALL)
+    other = (tmp_path / "site" / "other" / "index.html").read_text()
+    assert "Not checked on this build" in other  # beside the output
+    assert '<details class="verified-table" open>' in other  # open: not checked
+    assert '<details class="claim-lines" open>' in other
