@@ -11,7 +11,8 @@
 that matter; `show` (the same kind of spans) picks the lines shown open, where the
 default is the definitions holding the highlighted lines; `notes` (`text >>
 explanation`, `|`-separated) puts a numbered note on the line containing each text;
-`source: hide` shows only the output.
+`source: hide` shows only the output; `output: fold` folds the output (and the
+command) under a one-line summary.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-OPTIONS = ("path", "timeout", "hl_lines", "highlight", "source", "show", "notes")
+OPTIONS = ("path", "timeout", "hl_lines", "highlight", "source", "show", "notes",
+           "output")
 
 
 class FenceError(ValueError):
@@ -39,6 +41,7 @@ class Fence:
     source: str = ""  # "hide": output only
     show: str = ""
     notes: str = ""
+    output: str = ""  # "fold": the run's output folded under one line
 
     @property
     def options(self) -> dict[str, str]:

@@ -114,7 +114,8 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
                     raise PluginError(str(error)) from None
             shown = render.snippet_block(fence.path, text, marked,
                                          fence.source == "hide", run,
-                                         config.repo_url or "", ranges, notes)
+                                         config.repo_url or "", ranges, notes,
+                                         fence.output == "fold")
             build.folded.update(shown.folded)
             return [indent + ln if ln else ln for ln in shown.markdown.splitlines()]
 

@@ -101,7 +101,8 @@ class Shown:
 
 
 def snippet_block(rel: str, source: str, marked: list[int], hide_source: bool,
-                  run=None, repo_url: str = "", ranges=None, notes=()) -> Shown:
+                  run=None, repo_url: str = "", ranges=None, notes=(),
+                  fold_output: bool = False) -> Shown:
     """A fence's Markdown: the listing, then (if it ran) the command, the output of
     that run and its figures, and a note for what could not be checked; without a
     run, a note that nothing was executed."""
@@ -117,9 +118,16 @@ def snippet_block(rel: str, source: str, marked: list[int], hide_source: bool,
                      "page's snippets (`SNIPPETS_EXECUTE=0` or `SNIPPETS_ONLY`), so "
                      "no output is shown.")
     else:
-        parts += [command_block(run.command, repo_url), "",
-                  output_block(run.stdout, "output of that run, measured "
-                               + when(run.measured_at), run.claims), ""]
+        ran = [command_block(run.command, repo_url), "",
+               output_block(run.stdout, "output of that run, measured "
+                            + when(run.measured_at), run.claims), ""]
+        if fold_output:  # the summary says what it holds; the output one click away
+            lines = len(run.stdout.strip().splitlines())
+            ran = [f'<details class="snippet-run" markdown="1"><summary>Run it, and the '
+                   f"output of this build's run ({lines} lines; "
+                   f"{html.escape(claims_summary(run.claims))})</summary>", "",
+                   *ran, "</details>", ""]
+        parts += ran
         for name, svg in run.figures.items():
             flat = " ".join(svg.split())
             figure = f'<figure class="snippet-figure" id="figure-{name}">{flat}</figure>'

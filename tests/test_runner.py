@@ -89,7 +89,7 @@ def make_project(tmp: Path, pages: dict[str, str], timeout: int = 3) -> Path:
         "site_name: fault injection\nstrict: true\nplugins:\n  - snippets-runner:\n"
         "      execute: !ENV [SNIPPETS_EXECUTE, true]\n"
         "      fresh: !ENV [SNIPPETS_FRESH, false]\n"
-        "markdown_extensions:\n  - tables\n  - pymdownx.superfences\n"
+        "markdown_extensions:\n  - tables\n  - md_in_html\n  - pymdownx.superfences\n"
         "  - pymdownx.highlight\n")
     return tmp
 
@@ -493,6 +493,13 @@ def test_a_page_reads_well_folded_legend_notes_and_read_next(tmp_path):
     assert "snippets/demo/good.py (lines 9-13)" in html  # show: a slice
     assert re.search(r"Read next.*other/.*what a missing tool looks like", html,
                      re.DOTALL)
+    page.write_text(page.read_text().replace("timeout: 3", "timeout: 3\noutput: fold"))
+    assert build(project).returncode == 0
+    folded = (tmp_path / "site" / "index.html").read_text()
+    assert re.search(r'<details class="snippet-run">\s*<summary>Run it, and the '
+                     r"output of this build's run \(\d+ lines; ✓ 1 finding held\)",
+                     folded)
+    assert "snippet-output-title" in folded.split('class="snippet-run"')[1]
     other = (tmp_path / "site" / "other" / "index.html").read_text()
     assert "Not checked on this build" in other  # beside the output
     assert '<details class="verified-table" open>' in other  # open: not checked
