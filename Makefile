@@ -17,7 +17,7 @@ SETUP  := $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages servers postgres)
 PG_DIR := .cache/postgres
 PG     := $(PG_DIR)/.installed
 
-.PHONY: help setup servers postgres tools system-packages bench serve build build-fresh build-noexec test test-update-examples page lock clean
+.PHONY: help setup servers postgres tools system-packages bench serve build build-fresh build-noexec compare test test-update-examples page lock clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -96,6 +96,11 @@ build-fresh: setup  ## build, re-running every snippet
 
 build-noexec: setup  ## build without running snippets (layout work only)
 	SNIPPETS_EXECUTE=0 $(BIN)/mkdocs build
+
+compare: setup  ## this machine's claims beside the site's: make compare [EPISODE=threads] [SITE=url]
+	@if [ -z "$(SITE)" ] && [ ! -f site/claims.json ]; then $(MAKE) --no-print-directory build; fi
+	$(BIN)/python -m snippet_runner.compare $(if $(EPISODE),--episode $(EPISODE)) \
+	  $(if $(SITE),--site $(SITE))
 
 bench: setup  ## build and reload speed, medians of several runs (shown on the build report)
 	$(BIN)/python -m snippet_runner.bench

@@ -6,6 +6,7 @@ must outlive a build lives in `serve.MEMORY`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -57,6 +58,34 @@ class Build:
                                or Path(src).stem.removesuffix("-notebook") == name
                                for name in only)
 
+    def in_shard(self, path: str) -> bool:
+        """Whether this build's shard runs this snippet or notebook (always, when
+        the build is not sharded): a stable hash of its path, so every machine
+        agrees which shard owns what."""
+        if not self.config.shard:
+            return True
+        try:
+            index, count = (int(n) for n in self.config.shard.split("/"))
+        except ValueError:
+            raise PluginError(f"shard must be i/N, got {self.config.shard!r}") from None
+        if not 1 <= index <= count:
+            raise PluginError(f"shard {index}/{count}: i must be between 1 and N")
+        digest = hashlib.sha256(path.encode()).digest()
+        return int.from_bytes(digest[:8], "big") % count == index - 1
+
+    def run_for(self, src: str, path: str) -> SnippetRun | None:
+        """The run a page shows for one of its fences, or None (not executed; in a
+        shard's build, a snippet another shard runs)."""
+        if not self.runs_page(src) or self.schedule is None \
+                or path not in self.schedule.jobs and path not in self.schedule.done:
+            return None
+        return self.run_of(path)
+
+    def cites_live(self, src: str) -> bool:
+        """Whether the page's citations are checked against its runs (a shard's
+        build has only some runs: its pages are not published)."""
+        return self.runs_page(src) and not self.config.shard
+
     def page_path(self, src: str) -> str:
         return f"{self.docs.relative_to(self.root)}/{src}"
 
@@ -82,7 +111,7 @@ class Build:
             return
         jobs = [Job(f.path, f.timeout, f.page, src)
                 for src, found in self.fences.items() if self.runs_page(src)
-                for f in found]
+                for f in found if self.in_shard(f.path)]
         self.schedule = Schedule(
             self.root, jobs, self.cache_dir, fresh=self.config.fresh,
             memory=serve.MEMORY.runs if serve.MEMORY.serve else None,
@@ -91,7 +120,7 @@ class Build:
         if failed:
             self.fail(*failed)
         for file in notebooks:
-            if self.runs_page(file.src_uri):
+            if self.runs_page(file.src_uri) and self.in_shard(file.src_uri):
                 self._run_notebook(file)
         self.schedule.start_side_by_side()
 
@@ -163,7 +192,7 @@ class Build:
                                run.cached, run.measured_at, verdict_counts(run.claims))
                         for job, run in ((j, self.runs[j.path]) for j, _ in outcomes)]
         self.records += notebooks
-        if not self.config.only:
+        if not self.config.only and not self.config.shard:
             self._prune()
 
     def _prune(self) -> None:

@@ -61,5 +61,9 @@ class SnippetRunnerConfig(Config):
     # run only these pages' snippets and notebooks (slugs such as `threads`, or
     # paths under docs/); the others render without output, and nothing is pruned
     only = Names()
+    # "i/N": run only shard i of N (a stable share of the snippets and notebooks);
+    # the caches of all N shards, merged into one .cache, make a build that runs
+    # nothing. Nothing is pruned in a shard's build.
+    shard = config_options.Type(str, default="")
     # where `make bench` leaves its figures, shown on the build report
     bench_file = config_options.Type(str, default=".cache/bench.json")

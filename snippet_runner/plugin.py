@@ -105,7 +105,7 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
                 notes = render.notes_of(text, fence.options, where)
             except render.ListingError as error:
                 raise PluginError(str(error)) from None
-            run = build.run_of(fence.path) if build.runs_page(src) else None
+            run = build.run_for(src, fence.path)
             if run is not None:
                 try:
                     build.page_claims(src).add(run.claims, fence.path,
@@ -139,8 +139,9 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
         src = page.file.src_uri
         claims = self.build.pages.get(src) or self.build.page_claims(src)
         try:
-            html = page_claims.cite(html, claims, self.build.runs_page(src))
-            missing = page_claims.uncited(claims)
+            live = self.build.cites_live(src)
+            html = page_claims.cite(html, claims, live)
+            missing = page_claims.uncited(claims) if live else []
             if missing:
                 raise page_claims.CitationError(
                     f"{claims.page}: no sentence cites the finding(s) "
@@ -170,8 +171,11 @@ class SnippetRunnerPlugin(BasePlugin[SnippetRunnerConfig]):
             links = (f' See the <a href="{report}">build report</a> and '
                      f'<a href="{get_relative_url("claims.json", url)}">claims.json'
                      "</a>.")
+        slug = Path(src).stem
+        compare = (f" Compare your own machine with this page: <code>make compare "
+                   f"EPISODE={slug}</code>." if src.startswith("episodes/") else "")
         return (f"Measured {span}{reuse}, with "
-                f"{site_pages.environment_stamp()}.{links}")
+                f"{site_pages.environment_stamp()}.{links}{compare}")
 
     @event_priority(100)  # before the search plugin indexes the page
     def on_page_context(self, context, page, config, nav):

@@ -504,3 +504,43 @@ def test_a_page_reads_well_folded_legend_notes_and_read_next(tmp_path):
     assert "Not checked on this build" in other  # beside the output
     assert '<details class="verified-table" open>' in other  # open: not checked
     assert '<details class="claim-lines" open>' in other
+
+
+def test_shards_split_the_runs_and_their_caches_merged_run_nothing(tmp_path):
+    """Two machines each run one shard; their caches, copied into one .cache, make a
+    build that executes nothing and publishes the same claims as a single build."""
+    def project(name: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        made = make_project(folder, {"a": "good other", "b": "count1 count2"})
+        for demo in ("count1", "count2"):
+            (made / "snippets" / "demo" / f"{demo}.py").write_text(
+                PUBLISH.replace("'ran'", f"'{demo}'"))
+        config = made / "mkdocs.yml"
+        config.write_text(config.read_text().replace(
+            "      fresh:", "      shard: !ENV [SNIPPETS_SHARD, \"\"]\n      fresh:"))
+        return made
+
+    single = project("single")
+    assert build(single).returncode == 0
+    shards = []
+    for i in (1, 2):
+        machine = project(f"machine{i}")
+        result = build(machine, SNIPPETS_SHARD=f"{i}/2")
+        assert result.returncode == 0, result.stderr
+        shards.append((set(ran(result)), machine))
+    assert shards[0][0] | shards[1][0] == set(ran(build(project("again"))))
+    assert not shards[0][0] & shards[1][0]  # each snippet ran on one machine only
+    merged = project("merged")
+    for _, machine in shards:
+        shutil.copytree(machine / ".cache" / "snippets", merged / ".cache" / "snippets",
+                        dirs_exist_ok=True)
+    result = build(merged)
+    assert result.returncode == 0, result.stderr
+    assert ran(result) == []
+
+    def published(folder: Path) -> list:
+        data = json.loads((folder / "site" / "claims.json").read_text())["claims"]
+        return sorted((c["page"], c["id"], c["verdict"], repr(c["measured"]),
+                       c["citations"]) for c in data)
+    assert published(merged) == published(single)
