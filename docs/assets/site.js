@@ -11,3 +11,10 @@ function revealTarget() {
 }
 window.addEventListener("hashchange", revealTarget);
 document.addEventListener("DOMContentLoaded", revealTarget);
+
+// A code block that scrolls sideways must be reachable from the keyboard.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const code of document.querySelectorAll("pre > code:not([tabindex])")) {
+    if (code.scrollWidth > code.clientWidth) code.setAttribute("tabindex", "0");
+  }
+});
