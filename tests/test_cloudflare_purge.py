@@ -11,7 +11,6 @@ import pytest
 from claimcheck import check, check_timed, counter_case, refute, unavailable
 
 from snippets.cloudflare_purge import (
-    _caches,
     _stores,
     commit_per_write,
     compaction,
@@ -63,7 +62,7 @@ def test_purges_of_uncached_tags_and_rules_indexed_by_tag_break_the_model():
 
 
 def test_a_purge_hides_an_entry_in_both_designs_and_a_later_put_shows_it():
-    for cache in (_caches.Lazy(), _caches.Active()):
+    for cache in (purge_designs.Lazy(), purge_designs.Active()):
         cache.put(0, url=1, tag=7)
         cache.purge(3, tag=7)
         assert cache.get(1)[0] is False
@@ -72,11 +71,11 @@ def test_a_purge_hides_an_entry_in_both_designs_and_a_later_put_shows_it():
 
 
 def test_the_lazy_cache_forgets_a_rule_only_when_no_entry_can_predate_it():
-    lazy = _caches.Lazy()
+    lazy = purge_designs.Lazy()
     lazy.purge(10, tag=1)
-    lazy.expire(10 + _caches.MAX_AGE - 1)
+    lazy.expire(10 + purge_designs.MAX_AGE - 1)
     assert len(lazy.rules) == 1
-    lazy.expire(10 + _caches.MAX_AGE)
+    lazy.expire(10 + purge_designs.MAX_AGE)
     assert lazy.rules == []
 
 

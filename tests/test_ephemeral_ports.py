@@ -168,18 +168,18 @@ def test_a_stack_that_flushes_before_the_reset_breaks_the_linger_findings():
 
 @counter_case("client-reconnect")
 def test_a_kernel_that_reuses_time_wait_ports_at_once_breaks_the_reconnect():
-    r = {"client closes first": time_wait.Closed(4, 4, "succeeds"),
-         "server closes first": time_wait.Closed(4, 0, "succeeds"),
-         "client first, tcp_max_tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
+    r = {"client": time_wait.Closed(4, 4, "succeeds"),
+         "server": time_wait.Closed(4, 0, "succeeds"),
+         "client, tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
     refute(time_wait.claims(r), "client-reconnect")
 
 
 @counter_case("tw-buckets-cap", "tw-buckets-reconnect")
 def test_a_kernel_that_ignores_tcp_max_tw_buckets_breaks_the_cap():
     full = time_wait.Closed(4, 4, "EADDRNOTAVAIL")
-    r = {"client closes first": full,
-         "server closes first": time_wait.Closed(4, 0, "succeeds", 4),
-         "client first, tcp_max_tw_buckets=2": full}
+    r = {"client": full,
+         "server": time_wait.Closed(4, 0, "succeeds", 4),
+         "client, tw_buckets=2": full}
     refute(time_wait.claims(r), "tw-buckets-cap", "tw-buckets-reconnect")
 
 
@@ -187,9 +187,9 @@ def test_a_kernel_that_ignores_tcp_max_tw_buckets_breaks_the_cap():
 def test_time_wait_on_the_wrong_side_breaks_who_keeps_it():
     # a client that resets instead of closing keeps no TIME_WAIT; a simultaneous
     # close puts both sides in TIME_WAIT, so the server closing first does not help
-    r = {"client closes first": time_wait.Closed(4, 0, "EADDRNOTAVAIL"),
-         "server closes first": time_wait.Closed(4, 4, "EADDRNOTAVAIL"),
-         "client first, tcp_max_tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
+    r = {"client": time_wait.Closed(4, 0, "EADDRNOTAVAIL"),
+         "server": time_wait.Closed(4, 4, "EADDRNOTAVAIL"),
+         "client, tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
     refute(time_wait.claims(r), "client-time-wait", "server-first-time-wait",
            "server-first-reconnect")
 
@@ -197,9 +197,9 @@ def test_time_wait_on_the_wrong_side_breaks_who_keeps_it():
 @counter_case("server-keeps-time-wait")
 def test_a_server_that_closes_by_reset_keeps_no_time_wait():
     # a server that sets SO_LINGER {1, 0}: neither side waits
-    r = {"client closes first": time_wait.Closed(4, 4, "EADDRNOTAVAIL"),
-         "server closes first": time_wait.Closed(4, 0, "succeeds", 0),
-         "client first, tcp_max_tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
+    r = {"client": time_wait.Closed(4, 4, "EADDRNOTAVAIL"),
+         "server": time_wait.Closed(4, 0, "succeeds", 0),
+         "client, tw_buckets=2": time_wait.Closed(4, 2, "succeeds")}
     refute(time_wait.claims(r), "server-keeps-time-wait")
 
 
@@ -276,3 +276,24 @@ def test_ports_freed_after_a_delay_and_a_pool_that_reconnects_break_the_proxy():
     pool = proxy_run([True] * 48, list(range(1, 17)) + [16] * 32)
     r = {"new connection per request": naive, "pool": pool}
     refute(proxy.claims(r), "per-request-stays-out", "pool-ports")
+
+
+@counter_case("sockstat-tw", "nstat-tw", "nstat-tw-overflow")
+def test_host_wide_counters_and_a_timer_that_counts_at_the_end_break_the_counts():
+    # Linux 4.6: sockstat's tw counted the whole host's TIME_WAIT sockets (here 9),
+    # one host-wide tcp_max_tw_buckets was never reached by this namespace's four,
+    # and TcpExtTW counted a TIME_WAIT when its timer ended it, not when it began
+    # (net/ipv4/proc.c and tw_timer_handler in inet_timewait_sock.c at v4.6)
+    r = {"client": time_wait.Closed(4, 4, "EADDRNOTAVAIL", 0, 9, (0, 0)),
+         "server": time_wait.Closed(4, 0, "succeeds", 4, 9, (0, 0)),
+         "client, tw_buckets=2": time_wait.Closed(4, 2, "succeeds", 0, 9, (0, 0))}
+    refute(time_wait.claims(r), "sockstat-tw", "nstat-tw", "nstat-tw-overflow")
+
+
+@counter_case("nstat-tw-recycled")
+def test_reuse_that_kills_time_wait_sockets_uncounted_breaks_the_recycled_count():
+    # a stack that frees the TIME_WAIT port on reuse without counting it
+    r = {"tcp_tw_reuse=0": reuse.Reuse(4, "EOF", 0, 0, 0),
+         "tcp_tw_reuse=2 (default)": reuse.Reuse(4, "EOF", 0, 4, 0),
+         "SO_LINGER {1,0}": reuse.Reuse(0, "ECONNRESET", 4, 0, 0)}
+    refute(reuse.claims(r), "nstat-tw-recycled")

@@ -206,3 +206,13 @@ def test_a_cost_paid_per_row_breaks_the_model_findings():
     alike = per_statement.Relative({name: [0.5] * 7
                                     for name in per_statement.WORKLOADS})
     refute(per_statement.claims(alike), "reparse-short-vs-long", "reparse-long-scan")
+
+
+@counter_case("reparse-point")
+def test_a_per_statement_cost_too_small_to_matter_breaks_the_point_finding():
+    # a server whose parse and plan are cheap next to the round trip and the row
+    # fetch: even the point select keeps most of its QPS
+    cheap = per_statement.Relative({"point select": [0.9] * 7,
+                                    "range, 10 rows": [0.95] * 7,
+                                    "range, 1,000 rows": [1.0] * 7})
+    refute(per_statement.claims(cheap), "reparse-point")

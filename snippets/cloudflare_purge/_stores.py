@@ -1,7 +1,6 @@
 """The cache index both purge demos build three times: one key per cached file,
 `host007/path000042`, so a host's files share a prefix, and a purge of that prefix
-is a purge by host name. RocksDB purges it with one DeleteRange, or key by key as a
-scan finds them; SQLite with one DELETE over the key range."""
+is a purge by host name (the three ways to purge it are in purge_cost.py)."""
 
 from __future__ import annotations
 
@@ -24,32 +23,6 @@ def key(host: int, i: int) -> bytes:
 def prefix(host: int) -> tuple[bytes, bytes]:
     """The host's keys lie in [start, end): "0" sorts right after "/"."""
     return b"host%03d/" % host, b"host%03d0" % host
-
-
-def purge_range(db, host: int) -> int:
-    db.delete_range(*prefix(host))
-    return -1  # DeleteRange doesn't say how many keys it covered
-
-
-def purge_keys(db, host: int) -> int:
-    """What DeleteRange replaces: find every key of the prefix, delete each."""
-    start, end = prefix(host)
-    batch, it = need("rocksdict").WriteBatch(raw_mode=True), db.iter()
-    it.seek(start)
-    while it.valid() and it.key() < end:
-        batch.delete(it.key())
-        it.next()
-    del it  # an iterator pins what it read until it goes
-    count = len(batch)
-    db.write(batch)
-    return count
-
-
-def purge_sqlite(db: sqlite3.Connection, host: int) -> int:
-    return db.execute("DELETE FROM kv WHERE k BETWEEN ? AND ?", prefix(host)).rowcount
-
-
-PURGE = {RANGE: purge_range, KEYS: purge_keys, SQLITE: purge_sqlite}
 
 
 @contextlib.contextmanager

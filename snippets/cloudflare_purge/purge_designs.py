@@ -3,23 +3,85 @@ them on each read; an active purge deletes entries and their index entries at on
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
+import bisect
+from collections import defaultdict, deque
 
 from snippets import svg
-from snippets.cloudflare_purge._caches import MAX_AGE, Active, Lazy
-from snippets.report import (
-    Claim,
-    above,
-    ascending,
-    check,
-    equals,
-    publish,
-    table,
+from snippets.cloudflare_purge._workload import (
+    MAX_AGE,
+    RATES,
+    SEED,
+    TAGS,
+    TICKS,
+    URLS,
+    Run,
+    simulate,
 )
+from snippets.report import Claim, above, ascending, check, equals, publish, table
 
-TICKS, URLS, TAGS, SEED = 2_000, 1_000, 50, 7  # ticks of a logical clock, URLs, tags
-RATES = [0, 5, 10, 25, 50]  # purges per 100 ticks
+
+class Lazy:
+    """Purge = a timestamped rule; a read misses if a rule as new names its tag
+    (within a tick, puts come before purges). get() says (hit, checks made)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[int, int]] = {}  # url -> (inserted, tag)
+        self.rules: list[tuple[int, int]] = []  # (time, tag), in time order
+        self.puts: deque[tuple[int, int]] = deque()  # (time, url), oldest first
+
+    def put(self, now: int, url: int, tag: int) -> None:
+        self.entries[url] = (now, tag)
+        self.puts.append((now, url))
+
+    def purge(self, now: int, tag: int) -> None:  # lazy: keep a rule, delete nothing
+        self.rules.append((now, tag))
+
+    def get(self, url: int) -> tuple[bool, int]:
+        if url not in self.entries:
+            return False, 1
+        inserted, tag = self.entries[url]
+        newer = self.rules[bisect.bisect_left(self.rules, (inserted, -1)):]
+        return all(t != tag for _, t in newer), 1 + len(newer)
+
+    def evict(self, now: int) -> list[tuple[int, int]]:
+        """Drop entries put MAX_AGE ticks ago or more; return (url, tag) of each."""
+        gone = []
+        while self.puts and now - self.puts[0][0] >= MAX_AGE:
+            when, url = self.puts.popleft()
+            if self.entries.get(url, (None,))[0] == when:  # not put again since
+                gone.append((url, self.entries.pop(url)[1]))
+        return gone
+
+    def expire(self, now: int) -> None:  # a rule can go once no entry predates it
+        self.evict(now)
+        keep = bisect.bisect_left(self.rules, (now - MAX_AGE + 1, -1))
+        self.rules = self.rules[keep:]
+
+
+class Active(Lazy):
+    """Purge = delete now: the tag index names every entry to drop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.index: dict[int, set[int]] = defaultdict(set)  # tag -> urls
+
+    def put(self, now: int, url: int, tag: int) -> None:
+        if url in self.entries:
+            self.index[self.entries[url][1]].discard(url)
+        super().put(now, url, tag)
+        self.index[tag].add(url)
+
+    def purge(self, now: int, tag: int) -> None:  # active: delete now, by the index
+        for url in self.index.pop(tag, set()):
+            del self.entries[url]
+
+    def get(self, url: int) -> tuple[bool, int]:
+        return url in self.entries, 1
+
+    def expire(self, now: int) -> None:
+        for url, tag in self.evict(now):
+            self.index[tag].discard(url)
+
 
 AGREE = check("designs-agree", "model: reads the two caches answered differently, "
               "at all {rates} purge rates", equals(0))
@@ -36,45 +98,8 @@ GROWS = check("lazy-read-grows", "model: checks per lazy read, from the "
               "lowest purge rate to the highest, are {bound}", ascending())
 
 
-@dataclass(frozen=True)
-class Run:
-    rate: int  # purges per 100 ticks
-    disagreements: int  # reads the two caches answered differently
-    rules: int  # purge rules the lazy cache holds at the end
-    recent: int  # purges made in the last MAX_AGE ticks
-    unindexed: int  # entries the active cache's index names wrongly or misses
-    entries: dict[str, int]  # entries each cache holds at the end
-    per_read: dict[str, float]  # checks per read, each cache
-
-
-def simulate(rate: int, seed: int = SEED) -> Run:
-    rng, caches = random.Random(seed), {"lazy": Lazy(), "active": Active()}
-    checks, differ, reads, purged_at = {"lazy": 0, "active": 0}, 0, 0, []
-    for now in range(TICKS):
-        url, tag = rng.randrange(URLS), rng.randrange(TAGS)
-        purge = rng.randrange(TAGS) if rng.random() * 100 < rate else None
-        purged_at += [now] if purge is not None else []
-        for c in caches.values():
-            c.expire(now)
-            c.put(now, url, tag)
-            if purge is not None:
-                c.purge(now, purge)
-        for url in [rng.randrange(URLS) for _ in range(5)]:
-            answers = {name: c.get(url) for name, c in caches.items()}
-            differ += answers["lazy"][0] != answers["active"][0]
-            reads += 1
-            for name, (_, work) in answers.items():
-                checks[name] += work
-    lazy, active = caches["lazy"], caches["active"]
-    return Run(rate, differ, len(lazy.rules),
-               sum(t >= TICKS - MAX_AGE for t in purged_at),
-               len(set().union(*active.index.values()) ^ set(active.entries)),
-               {"lazy": len(lazy.entries), "active": len(active.entries)},
-               {n: w / reads for n, w in checks.items()})
-
-
 def measure() -> list[Run]:
-    return [simulate(rate) for rate in RATES]
+    return [simulate(rate, {"lazy": Lazy(), "active": Active()}) for rate in RATES]
 
 
 def claims(runs: list[Run]) -> list[Claim]:

@@ -65,6 +65,21 @@ def ephemeral(state: str | None = None) -> list[Sock]:
             and state in (None, s.state)]
 
 
+def sockstat_tw() -> int:
+    """TIME_WAIT sockets in this namespace, as the `tw` of /proc/net/sockstat."""
+    with open("/proc/net/sockstat") as f:
+        tcp = next(line.split() for line in f if line.startswith("TCP:"))
+    return int(tcp[tcp.index("tw") + 1])
+
+
+def tcpext() -> dict[str, int]:
+    """This namespace's TcpExt counters from /proc/net/netstat (what `nstat` shows
+    as TcpExt<name>)."""
+    with open("/proc/net/netstat") as f:
+        rows = [line.split() for line in f if line.startswith("TcpExt:")]
+    return dict(zip(rows[0][1:], map(int, rows[1][1:])))
+
+
 def settle(limit: float = 1.0) -> None:
     """Wait (bounded) until no socket waits for the peer's ACK of its FIN."""
     end = time.monotonic() + limit
@@ -91,15 +106,17 @@ def connect(dest: tuple[str, int], keep: list[socket.socket],
     return s.getsockname()[1]
 
 
+# --8<-- [start:fill]
 def fill(dest: tuple[str, int], keep: list[socket.socket], **how) -> Filled:
     """Connect until the first failure: the source ports got, the errno after them."""
     ports: list[int] = []
     for _ in range(4 * SIZE):  # bounded: never more tries than the range could give
-        got = connect(dest, keep, **how)
+        got = connect(dest, keep, **how)  # a source port, or an errno's name
         if isinstance(got, str):
             return Filled(ports, got)
-        ports.append(got)
+        ports.append(got)  # each socket stays open in `keep`, holding its port
     return Filled(ports, "no failure")
+# --8<-- [end:fill]
 
 
 def pairs(srv: socket.socket, dest: tuple[str, int]) -> tuple[list, list]:

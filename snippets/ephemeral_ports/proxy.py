@@ -9,6 +9,7 @@ import contextlib
 import errno
 import os
 import queue
+import re
 import socket
 import threading
 import time
@@ -26,7 +27,7 @@ from snippets.report import (
     publish_unmeasured,
     table,
 )
-from snippets.svg import line_chart
+from snippets.svg import PALETTE, line_chart
 
 LOW, HIGH = 40000, 40015  # 16 ports for the proxy's upstream connections
 PORTS = HIGH - LOW + 1
@@ -79,7 +80,8 @@ def proxy_handler(pooled: bool, log: list):
     idle: queue.SimpleQueue = queue.SimpleQueue()
     lock = threading.Lock()
 
-    def handle(line: bytes) -> bytes:
+    def upstream() -> socket.socket | OSError:
+        """An idle pooled connection, else a new one, else the error of connect()."""
         with lock:  # one upstream connect at a time, so the log's order is exact
             try:
                 up = idle.get_nowait()
@@ -91,6 +93,10 @@ def proxy_handler(pooled: bool, log: list):
             states = upstream_states()
             log.append((isinstance(up, socket.socket), len(states),
                         states.count("TIME_WAIT")))
+        return up
+
+    def handle(line: bytes) -> bytes:
+        up = upstream()
         if isinstance(up, OSError):  # what the user sees: a 502 naming the errno
             return f"502 {os.strerror(up.errno)}\n".encode()
         up.sendall(line)
@@ -166,6 +172,23 @@ def claims(r: dict[str, Run]) -> list[Claim]:
             POOL_PORTS.of(max((p for _, p, _ in pool.log), default=0))]
 
 
+def as_limit(chart: str, index: int) -> str:
+    """Redraw series `index` of a line chart as a limit: a dashed line in the text
+    colour, without markers (its legend entry too)."""
+    colour = PALETTE[index]
+    dashed = 'stroke="currentColor" stroke-width="1.5" stroke-dasharray="6 4"'
+    out, n = re.subn(f'stroke="{colour}" stroke-width="2.5"', dashed, chart)
+    out = re.sub(rf'<circle [^>]*fill="{colour}"/>', "", out)
+
+    def key(m: re.Match) -> str:
+        x, y = float(m[1]), float(m[2]) + 6
+        return f'<line x1="{x}" y1="{y}" x2="{x + 12}" y2="{y}" {dashed}/>'
+    out, k = re.subn(rf'<rect x="([\d.]+)" y="([\d.]+)" width="12" height="12" '
+                     rf'fill="{colour}"/>', key, out)
+    assert n == k == 1, "snippets/svg.py draws its series differently now"
+    return out
+
+
 def main() -> None:
     try:
         r = measure()
@@ -183,10 +206,10 @@ def main() -> None:
 
     def every4(run: Run, column: int) -> list[tuple[int, int]]:
         return [(i + 1, e[column]) for i, e in enumerate(run.log) if (i + 1) % 4 == 0]
-    series = {"per request: held": every4(naive, 1),
-              "per request: in TIME_WAIT": every4(naive, 2),
-              "pool: held": every4(pool, 1), "range size": [(4, PORTS), (N, PORTS)]}
-    chart = line_chart("Upstream source ports", "requests handled", "ports", series)
+    series = {"per request": every4(naive, 1), "in TIME_WAIT": every4(naive, 2),
+              "pool": every4(pool, 1), "the range": [(4, PORTS), (N, PORTS)]}
+    chart = as_limit(line_chart("Upstream source ports each proxy holds",
+                                "requests handled", "ports", series), index=3)
     publish(claims(r), figures={"proxy_ports": chart})
 
 

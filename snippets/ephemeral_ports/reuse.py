@@ -1,6 +1,7 @@
 """Two ways out of TIME_WAIT: tcp_tw_reuse (its default 2 means loopback only) lets a
 new connect take a TIME_WAIT port after a short delay; SO_LINGER {1, 0} skips
-TIME_WAIT by closing with a reset, which the peer sees as ECONNRESET."""
+TIME_WAIT by closing with a reset, which the peer sees as ECONNRESET. The TcpExt
+counter TWRecycled (nstat) counts each reuse."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from snippets.ephemeral_ports._ports import (
     listeners,
     pairs,
     settle,
+    tcpext,
 )
 from snippets.measure import check_timing
 from snippets.report import (
@@ -50,7 +52,10 @@ PEER = finding("linger-peer-reset", "after SO_LINGER {{1,0}} the peer reads {bou
                equals("ECONNRESET"))
 FREE = finding("linger-free-at-once", "after SO_LINGER {{1,0}}, {bound} connects "
                "succeed at once", equals(SIZE))
-ALL = [WAITING, NO_REUSE, AT_ONCE, LATER, NO_WAIT, PEER, FREE]
+RECYCLED = finding("nstat-tw-recycled", "with tcp_tw_reuse=2 on loopback, "
+                   "TcpExtTWRecycled counts {bound} reused TIME_WAIT ports",
+                   equals(SIZE))
+ALL = [WAITING, NO_REUSE, AT_ONCE, LATER, NO_WAIT, PEER, FREE, RECYCLED]
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class Reuse:
     peer: str  # what the server side read after the client's close
     now: int  # connects that succeeded right after the close
     later: int  # more that succeeded after waiting out the reuse delay
+    recycled: int = 0  # how much TcpExt TWRecycled went up meanwhile
 
 
 def scenario(reuse: int, linger: bool) -> Reuse:
@@ -70,7 +76,7 @@ def scenario(reuse: int, linger: bool) -> Reuse:
     if netns.has_sysctl("net.ipv4.tcp_tw_reuse_delay"):
         netns.sysctl("net.ipv4.tcp_tw_reuse_delay", int(DELAY * 1000))
         wait = 2 * DELAY
-    peer_saw = "EOF"
+    peer_saw, before = "EOF", tcpext()["TWRecycled"]
     with listeners(DEST) as (srv,):
         clients, accepted = pairs(srv, DEST)
         close(clients, reset=linger)
@@ -88,7 +94,8 @@ def scenario(reuse: int, linger: bool) -> Reuse:
         later = [connect(DEST, again) for _ in range(SIZE)]
         close(again)
     return Reuse(waiting, peer_saw, sum(isinstance(g, int) for g in now),
-                 sum(isinstance(g, int) for g in later))
+                 sum(isinstance(g, int) for g in later),
+                 tcpext()["TWRecycled"] - before)
 
 
 def measure() -> dict[str, Reuse]:
@@ -99,7 +106,7 @@ def claims(r: dict[str, Reuse]) -> list[Claim]:
     no, yes, rst = r.values()
     return [WAITING.of([no.time_wait, yes.time_wait]), NO_REUSE.of(no.now + no.later),
             AT_ONCE.of(yes.now), LATER.of(yes.later), NO_WAIT.of(rst.time_wait),
-            PEER.of(rst.peer), FREE.of(rst.now)]
+            PEER.of(rst.peer), FREE.of(rst.now), RECYCLED.of(yes.recycled)]
 
 
 def main() -> None:
@@ -108,8 +115,8 @@ def main() -> None:
     except NotMeasurable as why:
         return publish_unmeasured(ALL, why)
     print(table(["close", "TIME_WAIT", "peer reads", "connects at once",
-                 "more after the delay"],
-                [[n, v.time_wait, v.peer, v.now, v.later]
+                 "after the delay", "TWRecycled"],
+                [[n, v.time_wait, v.peer, v.now, v.later, v.recycled]
                  for n, v in checked.result.items()]))
     publish(checked.claims)
 

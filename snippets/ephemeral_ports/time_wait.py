@@ -1,7 +1,8 @@
 """The side that closes first keeps TIME_WAIT: a client closing first holds its source
 ports (reconnects fail with EADDRNOTAVAIL), a server closing first leaves them free.
 tcp_max_tw_buckets caps how many sockets wait: past it, a closing socket skips
-TIME_WAIT and its port is free at once."""
+TIME_WAIT and its port is free at once. /proc/net/sockstat and the TcpExt counters
+(nstat) see all of it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from snippets.ephemeral_ports._ports import (
     pairs,
     settle,
     sockets,
+    sockstat_tw,
+    tcpext,
 )
 from snippets.report import (
     Claim,
@@ -33,8 +36,8 @@ from snippets.report import (
 
 DEST = ("127.0.0.1", 5000)
 BUCKETS = 2  # tcp_max_tw_buckets in the third case: half the range
-CASES = {"client closes first": (True,), "server closes first": (False,),
-         f"client first, tcp_max_tw_buckets={BUCKETS}": (True, BUCKETS)}
+CASES = {"client": (True,), "server": (False,),
+         f"client, tw_buckets={BUCKETS}": (True, BUCKETS)}
 
 OPENED = check("opened-range", f"connections opened in the range {RANGE}, in each "
                "case: {bound}", equals([SIZE, SIZE, SIZE]))
@@ -55,8 +58,15 @@ CAPPED = finding("tw-buckets-cap", f"with tcp_max_tw_buckets={BUCKETS}, {{bound}
 CAPPED_AGAIN = finding("tw-buckets-reconnect", "with tcp_max_tw_buckets="
                        f"{BUCKETS}, a reconnect after the client closed first "
                        "{bound}", equals("succeeds"))
+SOCKSTAT = finding("sockstat-tw", "after the client closes first, /proc/net/sockstat "
+                   "reads tw {bound}", equals(SIZE))
+ENTERED = finding("nstat-tw", "after the client closes first, TcpExtTW has counted "
+                  "{bound} sockets into TIME_WAIT", equals(SIZE))
+OVERFLOW = finding("nstat-tw-overflow", f"with tcp_max_tw_buckets={BUCKETS}, "
+                   f"TcpExtTCPTimeWaitOverflow counts {{bound}} of the {SIZE} closes",
+                   equals(SIZE - BUCKETS))
 ALL = [OPENED, CLIENT_TW, CLIENT_AGAIN, SERVER_TW, SERVER_KEEPS, SERVER_AGAIN, CAPPED,
-       CAPPED_AGAIN]
+       CAPPED_AGAIN, SOCKSTAT, ENTERED, OVERFLOW]
 
 
 @dataclass(frozen=True)
@@ -65,12 +75,15 @@ class Closed:
     time_wait: int  # client sockets in TIME_WAIT once both sides closed
     reconnect: str  # "succeeds" or the errno name it failed with
     server_time_wait: int = 0  # server sockets (port 5000) in TIME_WAIT
+    sockstat_tw: int = 0  # the `tw` of /proc/net/sockstat, once both sides closed
+    counted: tuple[int, int] = (0, 0)  # TcpExt TW, TCPTimeWaitOverflow: increments
 
 
 def round_trip(client_first: bool, buckets: int | None = None) -> Closed:
     """SIZE connections, closed by one side first; then what the ports can do."""
     if buckets is not None:
         netns.sysctl("net.ipv4.tcp_max_tw_buckets", buckets)
+    before = tcpext()
     with listeners(DEST) as (srv,):
         clients, accepted = pairs(srv, DEST)
         first, second = (clients, accepted) if client_first else (accepted, clients)
@@ -81,11 +94,13 @@ def round_trip(client_first: bool, buckets: int | None = None) -> Closed:
         waiting = len(ephemeral("TIME_WAIT"))
         served = sum(s.local_port == DEST[1] and s.state == "TIME_WAIT"
                      for s in sockets())
+        tw, after = sockstat_tw(), tcpext()
         again: list = []
         got = connect(DEST, again)
         close(again)
+    counted = tuple(after[k] - before[k] for k in ("TW", "TCPTimeWaitOverflow"))
     return Closed(len(clients), waiting, "succeeds" if isinstance(got, int) else got,
-                  served)
+                  served, tw, counted)
 
 
 def measure() -> dict[str, Closed]:
@@ -100,7 +115,9 @@ def claims(r: dict[str, Closed]) -> list[Claim]:
             CLIENT_TW.of(c.time_wait), CLIENT_AGAIN.of(c.reconnect),
             SERVER_TW.of(s.time_wait), SERVER_KEEPS.of(s.server_time_wait),
             SERVER_AGAIN.of(s.reconnect),
-            CAPPED.of(capped.time_wait), CAPPED_AGAIN.of(capped.reconnect)]
+            CAPPED.of(capped.time_wait), CAPPED_AGAIN.of(capped.reconnect),
+            SOCKSTAT.of(c.sockstat_tw), ENTERED.of(c.counted[0]),
+            OVERFLOW.of(capped.counted[1])]
 
 
 def main() -> None:
@@ -108,11 +125,11 @@ def main() -> None:
         r = measure()
     except NotMeasurable as why:
         return publish_unmeasured(ALL, why)
-    print(f"range {RANGE}, tcp_tw_reuse=0\n")
-    print(table(["who closes first", "connections", "client TIME_WAIT",
-                 "server TIME_WAIT", "reconnect"],
-                [[name, v.connections, v.time_wait, v.server_time_wait, v.reconnect]
-                 for name, v in r.items()]))
+    print(f"range {RANGE}, tcp_tw_reuse=0; tw_buckets: tcp_max_tw_buckets\n")
+    print(table(["closes first", "client TW", "server TW", "reconnect",
+                 "sockstat tw", "TcpExtTW", "TW overflow"],
+                [[name, v.time_wait, v.server_time_wait, v.reconnect, v.sockstat_tw,
+                  *v.counted] for name, v in r.items()]))
     publish(claims(r))
 
 

@@ -14,7 +14,7 @@ AFFECTED = {
     (8, 0, 38): ((8, 0, 39), f"{NOTES}/8.0/en/news-8-0-38.html"),
     (8, 4, 1): ((8, 4, 2), "Percona Server 8.4.1 and 8.4.2-2 release notes"),
     (9, 0, 0): ((9, 0, 1), f"{NOTES}/9.7/en/news-9-0-1.html"),
-}
+}  # each: the server may not restart after 8,001 or more tables
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,8 @@ def gate(text: str) -> Verdict:
     version = tuple(int(n) for n in found.groups())
     if version in AFFECTED:
         fixed, _ = AFFECTED[version]
-        return Verdict(dotted(version), False,
-                       f"affected: restart can fail after 8,001+ tables; "
-                       f"upgrade to {dotted(fixed)} or later")
+        return Verdict(dotted(version), False,  # may not restart after 8,001+ tables
+                       f"affected: upgrade to {dotted(fixed)} or later")
     for bad, (fixed, _) in AFFECTED.items():
         if version[:2] == bad[:2] and version < bad:
             return Verdict(dotted(version), True,
@@ -52,13 +51,10 @@ def gate(text: str) -> Verdict:
 EXAMPLES = [  # (what a server prints, the verdict we expect: ok?)
     ("8.0.37", True),
     ("8.0.38-log", False),
-    ("mysqld  Ver 8.0.38 for Linux on x86_64 (MySQL Community Server - GPL)", False),
-    ("8.0.39", True),
+    ("mysqld  Ver 8.0.38 for Linux", False),
     ("8.4.1", False),
     ("8.4.2", True),
     ("9.0.0", False),
-    ("9.0.1", True),
-    ("5.7.44-log", True),
     ("10.11.18-MariaDB-0+deb12u1", True),
     ("unknown", False),
 ]
@@ -81,12 +77,7 @@ def claims(results: list[tuple[str, Verdict]]) -> list[Claim]:
 def main() -> None:
     results = measure()
     print(table(["version string", "ok?", "advice"],
-                [[text[:40], "yes" if v.ok else "NO", v.advice]
-                 for text, v in results]))
-    print()
-    print(table(["affected", "fixed in", "source"],
-                [[dotted(bad), dotted(fix), src]
-                 for bad, (fix, src) in AFFECTED.items()]))
+                [[text, "yes" if v.ok else "NO", v.advice] for text, v in results]))
     publish(claims(results))
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from snippets import report, svg
+from snippets import report
 from snippets.postgres_io_combining import _scan as scan
 from snippets.report import check, equals, finding
 
@@ -76,14 +76,7 @@ def main() -> None:
     rows = [[scan.label(*key), len(run.calls), scan.sizes_text(run.sizes),
              run.total // scan.KIB] for key, run in r["runs"].items()]
     print(report.table(["server, io_combine_limit", "calls", "sizes", "KiB"], rows))
-    calls = svg.bar_chart("read calls to scan the cold table", "read calls",
-                          [(scan.label(*key), len(run.calls))
-                           for key, run in r["runs"].items()])
-    run = r["runs"][17, 16]
-    sizes = svg.bar_chart("PG17, io_combine_limit 16: each read in order", "KiB",
-                          [(f"read {i}", s // scan.KIB) for i, s in
-                           enumerate(run.sizes, 1)])
-    report.publish(claims(r), figures={"read-calls": calls, "read-sizes": sizes})
+    report.publish(claims(r))
 
 
 if __name__ == "__main__":

@@ -79,8 +79,7 @@ def main() -> None:
             for got in r.values()]
     print("compiled by:", " / ".join(sorted({got["built"] for got in r.values()})),
           "\n")
-    print(report.table(["server", "io_combine_limit", "io_max_combine_limit",
-                        "io_method", "effective_io_concurrency"], rows))
+    print(report.table(["server", *NAMES[1:]], rows))
     report.publish(claims(r))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from snippets.measure import best_of, check_timing, timed
@@ -19,7 +19,7 @@ from snippets.threads._common import (
 )
 
 WAYS = ("threads", "processes")
-ROUNDS = 3  # interleaved rounds of the loop, the threads and the processes
+ROUNDS = 3  # interleaved rounds: one after another, threads, processes
 THREADS = overlap("python-threads-overlap", "{build}, {cores} usable cores: "
                   "{tasks} threads of pure-Python work")
 PROCESSES = overlap("python-processes-overlap", "{build}, {cores} usable cores: "
@@ -33,6 +33,18 @@ def spin(n: int) -> int:
     return total
 
 
+def one_round(n: int, tasks: int, threads: ThreadPoolExecutor,
+              processes: ProcessPoolExecutor) -> dict[str, tuple[float, float]]:
+    """The same spins one after another, then at once on each pool:
+    {way: (speed-up on the wall clock, CPU seconds per wall second)}."""
+    alone, _ = timed(lambda: [spin(n) for _ in range(tasks)])
+    out = {}
+    for way, pool in (("threads", threads), ("processes", processes)):
+        wall, cpu_per_wall, _ = overlapped(pool, spin, [n] * tasks)
+        out[way] = (alone / wall, cpu_per_wall)
+    return out
+
+
 def calibrate(seconds: float) -> int:
     """Loop count for `spin` to take about `seconds` when the machine is quiet."""
     n = 100_000
@@ -44,25 +56,19 @@ class CpuResult:
     tasks: int
     cores: int
     gil: bool
-    speedup: dict[str, float]  # wall: sequential / pool, median of paired rounds
+    speedup: dict[str, float]  # wall: one after another / pool, median of rounds
     per_wall: dict[str, list[float]]  # CPU s per wall s of the pool, each round
 
 
 def measure(tasks: int = 2, seconds: float = 0.08, rounds: int = ROUNDS) -> CpuResult:
-    """Interleaved rounds: the loop, threads, processes."""
+    """Interleaved rounds (`one_round`) on pools started once."""
     n = calibrate(seconds)
-    speed, rate = ({w: [] for w in WAYS} for _ in range(2))
-    with ThreadPoolExecutor(tasks) as threads, process_pool(tasks) as procs:
+    with ThreadPoolExecutor(tasks) as threads, process_pool(tasks) as processes:
         overlapped(threads, spin, [1000] * tasks)  # start every thread first
-        for _ in range(rounds):
-            seq = timed(lambda: [spin(n) for _ in range(tasks)])[0]
-            for way, pool in zip(WAYS, (threads, procs)):
-                wall, cpu, _ = overlapped(pool, spin, [n] * tasks)
-                speed[way].append(seq / wall)
-                rate[way].append(cpu)
-    med = statistics.median
+        runs = [one_round(n, tasks, threads, processes) for _ in range(rounds)]
     return CpuResult(tasks, usable_cores(), gil_enabled(),
-                     {w: med(v) for w, v in speed.items()}, rate)
+                     {w: statistics.median(r[w][0] for r in runs) for w in WAYS},
+                     {w: [r[w][1] for r in runs] for w in WAYS})
 
 
 def claims(r: CpuResult) -> list[Claim]:
