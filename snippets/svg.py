@@ -95,34 +95,67 @@ def line_chart(title: str, x_label: str, y_label: str,
     return _frame(title, body + _legend(list(series)))
 
 
-def bar_chart(title: str, value_label: str, bars: list[tuple[str, float]],
-              log: bool = False) -> str:
-    """Horizontal bars, one per (label, value); a log scale for wide ranges."""
-    label_w = 20 + 7.5 * max(len(name) for name, _ in bars)
-    bar_h = 22
-    height = TOP + len(bars) * (bar_h + 8) + BOTTOM
-    top_value = max(v for _, v in bars) or 1
-    plot_w = WIDTH - label_w - 80
+BAR, GAP, GROUP_GAP = 16, 3, 12  # px: bar height, between bars, between groups
 
-    def scale(v: float) -> float:
-        if log:
-            return plot_w * math.log10(max(v, 1)) / math.log10(max(top_value, 10))
-        return plot_w * v / top_value
 
-    body = []
-    for i, (name, value) in enumerate(bars):
-        y = TOP + i * (bar_h + 8)
-        body.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">'
+def bar_chart(title: str, value_label: str,
+              groups: list[tuple[str, list[tuple[str, float]]]],
+              threshold: tuple[float, str] | None = None) -> str:
+    """Horizontal bars in groups: (label, [(series, value), ...]). Colour means a
+    series (the same in every group, named in a legend); a group without bars is a
+    heading; a threshold (value, label) is a dashed line across the bars."""
+    series = list(dict.fromkeys(s for _, bars in groups for s, _ in bars))
+    colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
+    label_w = 20 + 7 * max(len(name) for name, _ in groups)
+    right = WIDTH - RIGHT - 36  # room for a value after the longest bar
+    top_value = max([v for _, bars in groups for _, v in bars]
+                    + [threshold[0] if threshold else 0]) or 1
+
+    def x(v: float) -> float:
+        return label_w + (right - label_w) * v / top_value
+
+    body, y = [], TOP + 18
+    for name, bars in groups:
+        if not bars:
+            body.append(f'<text x="{label_w - 8}" y="{y + 12}" text-anchor="end" '
+                        f'font-weight="bold" font-size="11">{escape(name)}</text>')
+            y += BAR + GAP
+            continue
+        middle = y + len(bars) * (BAR + GAP) / 2 + 2
+        body.append(f'<text x="{label_w - 8}" y="{middle:.1f}" text-anchor="end">'
                     f"{escape(name)}</text>")
-        body.append(f'<rect x="{label_w}" y="{y}" width="{scale(value):.1f}" '
-                    f'height="{bar_h}" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        body.append(f'<text x="{label_w + scale(value) + 6:.1f}" y="{y + 15}">'
-                    f"{_label(value)}</text>")
-    axis = f"{value_label} (log scale)" if log else value_label
-    body.append(f'<text x="{label_w + plot_w / 2}" y="{height - 14}" '
-                f'text-anchor="middle">{escape(axis)}</text>')
+        for s, value in bars:
+            body.append(f'<rect x="{label_w}" y="{y}" width="{x(value) - label_w:.1f}" '
+                        f'height="{BAR}" fill="{colour[s]}"><title>{escape(s)}: '
+                        f"{_label(value)}</title></rect>")
+            body.append(f'<text x="{x(value) + 5:.1f}" y="{y + 12}" font-size="11">'
+                        f"{_label(value)}</text>")
+            y += BAR + GAP
+        y += GROUP_GAP
+    base = y
+    body.append(f'<line x1="{label_w}" y1="{base}" x2="{right}" y2="{base}" '
+                'stroke="currentColor"/>')
+    for tick in _nice_ticks(top_value):
+        body.append(f'<text x="{x(tick):.1f}" y="{base + 16}" text-anchor="middle">'
+                    f"{_label(tick)}</text>")
+    if threshold:
+        value, label = threshold
+        body.append(f'<line x1="{x(value):.1f}" y1="{TOP + 8}" x2="{x(value):.1f}" '
+                    f'y2="{base}" stroke="currentColor" stroke-width="1.5" '
+                    'stroke-dasharray="5 4"/>')
+        body.append(f'<text x="{x(value):.1f}" y="{TOP + 4}" text-anchor="middle" '
+                    f'font-size="11">{escape(label)}</text>')
+    body.append(f'<text x="{(label_w + right) / 2:.1f}" y="{base + 36}" '
+                f'text-anchor="middle">{escape(value_label)}</text>')
+    for i, s in enumerate(series):  # the legend: what each colour means
+        ly = TOP + 26 + i * 20
+        body.append(f'<rect x="{WIDTH - RIGHT + 14}" y="{ly - 9}" width="12" '
+                    f'height="12" fill="{colour[s]}"/>')
+        body.append(f'<text x="{WIDTH - RIGHT + 32}" y="{ly + 1}">'
+                    f"{escape(s)}</text>")
+    height = base + 48
     return _frame(title, body).replace(f"0 0 {WIDTH} {HEIGHT}",
-                                       f"0 0 {WIDTH} {height}", 1)
+                                           f"0 0 {WIDTH} {height}", 1)
 
 
 def timeline(title: str, lanes: list[tuple[str, list[tuple[float, float, str]]]],

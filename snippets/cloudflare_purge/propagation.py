@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from snippets.cloudflare_purge._chart import grouped_bars
+from snippets import svg
 from snippets.report import Claim, at_least, check, equals, publish, table
 
 EARTH_KM = 6_371.0  # mean radius
@@ -76,7 +76,7 @@ def main() -> None:
                     (f"via {HUB}", round(r["via_hub"][o]))]) for o in SHOWN]
     groups += [("Cloudflare, Aug 2024", [])]
     groups += [(region, [("Cloudflare P50", ms)]) for region, ms in PUBLISHED.items()]
-    chart = grouped_bars("Until every city has the purge: fibre floor (model) vs "
+    chart = svg.bar_chart("Until every city has the purge: fibre floor (model) vs "
                          "Cloudflare's P50", "milliseconds", groups,
                          (TARGET, f"{TARGET} ms"))
     publish(claims(r), figures={"propagation": chart})
