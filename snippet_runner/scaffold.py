@@ -97,7 +97,7 @@ any other figure links to its public source.
 '''
 
 TOPICS_ANCHOR = re.compile(r"^(?P<indent>[ \t]+)topics:[ \t]*\n", re.MULTILINE)
-TABLE_RULE = "|---|---|---|\n"
+TABLE_RULE = "|---|---|---|---|\n"
 
 
 def add_nav_entry(text: str, title: str, slug: str) -> str:
@@ -128,7 +128,7 @@ def add_home_link(text: str, title: str, slug: str) -> str:
         return row.sub(lambda m: m[1] + link + m[2], text, count=1)
     if TABLE_RULE not in text:
         raise SystemExit("docs/index.md has no episode table to link the page from")
-    new_row = f"| YYYY-MM-DD | {link} | N min |\n"
+    new_row = f"| YYYY-MM-DD | {link} | What the page shows, in one line | N min |\n"
     return text.replace(TABLE_RULE, TABLE_RULE + new_row, 1)
 
 

@@ -28,10 +28,10 @@ nav:
   - Topics: topics.md
 """
 HOME = """\
-| Date | Episode | Length |
-|---|---|---|
-| 2024-09-13 | [When do you use threads?](episodes/threads.md) | 31 min |
-| 2024-08-25 | Running out of TCP ephemeral source ports | 20 min |
+| Date | Episode | What the page shows | Length |
+|---|---|---|---|
+| 2024-09-13 | [When do you use threads?](episodes/threads.md) | What a thread costs | 31 min |
+| 2024-08-25 | Running out of TCP ephemeral source ports | Why a proxy runs out | 20 min |
 """
 
 
@@ -63,7 +63,7 @@ def test_scaffold_writes_page_package_test_nav_topics_and_home_link(project):
     home = (project / "docs" / "index.md").read_text()
     # the row the episode already had is linked, not duplicated
     assert ("| 2024-08-25 | [Running out of TCP ephemeral source ports]"
-            "(episodes/ephemeral-ports.md) | 20 min |") in home
+            "(episodes/ephemeral-ports.md) | Why a proxy runs out | 20 min |") in home
     assert home.count("ephemeral") == 2
     with pytest.raises(SystemExit, match="not overwritten"):
         scaffold("ephemeral-ports", "Again", "exhaust", root=project)
@@ -74,8 +74,9 @@ def test_an_episode_without_a_row_gets_a_new_one_and_a_quoted_nav_title(project)
     config = (project / "mkdocs.yml").read_text()
     assert '      - "Demo: a title with a colon": episodes/demo-topic.md\n' in config
     home = (project / "docs" / "index.md").read_text()
-    assert ("|---|---|---|\n| YYYY-MM-DD | [Demo: a title with a colon]"
-            "(episodes/demo-topic.md) | N min |\n") in home
+    assert ("|---|---|---|---|\n| YYYY-MM-DD | [Demo: a title with a colon]"
+            "(episodes/demo-topic.md) | What the page shows, in one line | N min |\n"
+            ) in home
 
 
 def test_a_refusal_leaves_the_project_untouched(project):
