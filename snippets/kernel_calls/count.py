@@ -15,7 +15,6 @@ from snippets.report import (
     publish,
     table,
 )
-from snippets.svg import bar_chart
 from snippets.syscalls import counter_name
 
 
@@ -55,11 +54,7 @@ def main() -> None:
                   r.program.source or "-"] for r in rows]))
     counters = sorted({r.trace.method for r in rows if r.trace})
     print("counted with:", ", ".join(map(counter_name, counters)) or "nothing")
-    bars = [(r.program.label, r.trace.total) for r in rows if r.trace]
-    figures = {"kernel-calls-totals": bar_chart(
-        "System calls to read and print a 1,200-byte file", "system calls",
-        bars, log=True)} if bars else {}
-    publish(claims(rows), figures=figures)
+    publish(claims(rows))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from snippets.kernel_calls import _experiment as experiment
+from snippets.kernel_calls._chart import stacked_bars
 from snippets.report import Claim, above, at_least, equals, finding, publish, table
 
 KINDS = {
@@ -74,7 +75,9 @@ def main() -> None:
     print(table(["program", "the most frequent calls"], [experiment.cells(
         r, 1, lambda t: [", ".join(f"{name} {n}" for name, n in
                                    t.counts.most_common(4))]) for r in rows]))
-    publish(claims(rows))
+    bars = [(r.program.label, by_kind(r.trace.counts)) for r in rows if r.trace]
+    chart = stacked_bars("Where the calls come from", heads, bars) if bars else ""
+    publish(claims(rows), figures={"kernel-calls-kinds": chart} if chart else {})
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from snippets.report import (
     publish_unmeasured,
     table,
 )
-from snippets.svg import timeline
+from snippets.windows_vs_linux._chart import attempts
 from snippets.windows_vs_linux._dual import PORT, in_namespace
 
 DELAY, REFUSED_AFTER = 0.25, 2.0  # RFC 8305's 250 ms; the model's 2 s refusal
@@ -121,9 +121,10 @@ def main() -> None:
                 [[name, v["peer"], f"{v['seconds']:.2f}",
                   " → ".join(f"{h} {o}" for h, _, _, o in v["spans"])]
                  for name, v in r.items()]))
-    lanes = [(f"{name}: {h}", [(b, e, o)])
+    lanes = [(f"{name}: {h}", b, e, o)
              for name, v in r.items() for h, b, e, o in v["spans"]]
-    chart = timeline("Connect attempts, server on 127.0.0.1 only", lanes)
+    chart = attempts("Connect attempts, server on 127.0.0.1 only", lanes,
+                     [(DELAY, f"Happy Eyeballs delay, {MS}")])
     publish(checked.claims, figures={"happy_eyeballs": chart})
 
 
