@@ -156,7 +156,7 @@ def overflow_runs(**changes):
     """What Linux gave (abort_on_overflow 0, then 1), with some steps changed."""
     drop = {"connect()": "ESTABLISHED / SYN_RECV", "queue": 2, "overflows": 1,
             "after": "none / SYN_RECV", "accept()": ["queued", "queued"],
-            "room": "b'late'"}
+            "room": '"late"'}
     reset = dict(drop, after="ECONNRESET / none", room="-")
     return {0: dict(drop, **changes), 1: reset}
 

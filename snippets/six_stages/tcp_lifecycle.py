@@ -23,10 +23,10 @@ STEPS = {  # each step in the order measure() takes it, and what Linux does ther
         equals("the client")),
     "server reads after accept()": finding(
         "read-after-accept", "the server's first read after accept() returns what "
-        "was sent before it: {bound}", equals("b'hi'")),
+        "was sent before it: {bound}", equals('"hi"')),
     "client reads after server close()": finding(
         "read-after-fin", "a read after the peer's close() returns {bound}: the FIN "
-        "reads as end of stream", equals("b''")),
+        "reads as end of stream", equals("0 bytes")),
     "client sends to the closed peer": finding(
         "send-after-close", "a send to the closed peer still succeeds ({bound} "
         "byte): the kernel takes it, the peer answers RST", equals(1)),
@@ -37,13 +37,15 @@ STEPS = {  # each step in the order measure() takes it, and what Linux does ther
 
 
 def outcome(fn) -> int | str:
-    """What a call returned (a byte count, or the repr of the bytes read), or the
-    errno name it raised."""
+    """What a call returned (a byte count, the text read, or "0 bytes" for the end
+    of the stream), or the errno name it raised."""
     try:
         value = fn()
     except OSError as e:
         return f"{type(e).__name__} ({errno.errorcode.get(e.errno, e.errno)})"
-    return value if isinstance(value, int) else repr(value)
+    if isinstance(value, int):
+        return value
+    return f'"{value.decode()}"' if value else "0 bytes"
 
 
 def measure() -> dict[str, int | str]:
@@ -66,10 +68,8 @@ def measure() -> dict[str, int | str]:
                     "the client" if peer.getpeername() == client.getsockname()
                     else "another socket")
                 seen["server reads after accept()"] = outcome(lambda: peer.recv(16))
-            seen["client reads after server close()"] = outcome(
-                lambda: client.recv(16))
-            seen["client sends to the closed peer"] = outcome(
-                lambda: client.send(b"x"))
+            seen["client reads after server close()"] = outcome(lambda: client.recv(16))
+            seen["client sends to the closed peer"] = outcome(lambda: client.send(b"x"))
             select.select([client], [], [], 2)  # until the peer's RST arrives
             seen["client sends again"] = outcome(lambda: client.send(b"x"))
     return seen

@@ -175,7 +175,7 @@ def main() -> None:
         return publish_unmeasured(CLAIMS, why)
     print("A userspace ANALOGUE of zero-copy receive, not the kernel feature:")
     print(table(["path", "bytes across the socket", "bytes delivered", "intact"],
-                [[k, f"{v.crossed:,}", f"{v.delivered:,}", v.intact]
+                [[k, f"{v.crossed:,}", f"{v.delivered:,}", "yes" if v.intact else "no"]
                  for k, v in r.items()]))
     print("bytes across: the consumer's reads and writes, from /proc/thread-self/io")
     publish(claims(r))
