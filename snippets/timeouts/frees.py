@@ -78,8 +78,10 @@ def main() -> None:
     print(f"{WORKERS} workers; a client every {TICK} s asks once and never returns")
     rows = [[p.server, max(n for _, n in p.held), p.held[-1][1], p.served] for p in r]
     print(table(["server", "peak held", "held at end", f"served of {CLIENTS}"], rows))
+    lines = {p.server: p.held for p in r}
+    lines[f"pool size ({WORKERS})"] = [(0.0, WORKERS), (r[0].held[-1][0], WORKERS)]
     chart = line_chart("Connections the server holds", "seconds", "held connections",
-                       {p.server: p.held for p in r})
+                       lines)
     publish(checked.claims, figures={"frees": chart})
 
 

@@ -13,10 +13,10 @@ from snippets.timeouts._servers import WorkerPool, get, keep_alive
 
 IDLE = 0.2  # the server closes a keep-alive connection after this much quiet
 GET = get("/balance")
-# first, retry: status lines; sent: what send() returned after the idle close (or
-# the error it raised); reply: what recv() then got; next_send: what the send after
-# that raised; answered: requests the server answered on the first connection;
-# states: the client socket's TCP state before the send and after the recv
+# first, retry: status lines; sent, next_send: what the send() after the idle close,
+# and the one after the recv, returned (bytes taken) or raised; reply: what recv()
+# got; answered: requests the server answered on the first connection; states: the
+# client socket's TCP state before the send and after the recv
 Race = namedtuple("Race", "first sent reply next_send answered retry states")
 STATES = {1: "ESTABLISHED", 7: "CLOSE", 8: "CLOSE_WAIT"}  # include/net/tcp_states.h
 OK = "HTTP/1.1 200 OK"
@@ -43,6 +43,14 @@ def state(conn: socket.socket) -> str:
     return STATES.get(code, str(code))
 
 
+def outcome(call, *args) -> int | str:
+    """What call(*args) returned, or the name of the error it raised."""
+    try:
+        return call(*args)
+    except OSError as e:
+        return type(e).__name__
+
+
 def status(conn: socket.socket) -> bytes:
     return conn.recv(1024).split(b"\r\n")[0]
 
@@ -54,18 +62,11 @@ def measure() -> Race:
             first = status(c)
             time.sleep(2 * IDLE)  # the connection sits in the client's pool, idle
             before = state(c)  # the server's FIN has arrived meanwhile
-            try:
-                sent = c.send(GET)  # no error: the bytes only go to our own kernel
-            except OSError as e:
-                sent = type(e).__name__
+            sent = outcome(c.send, GET)  # our own kernel takes the bytes
             reply = c.recv(1024)  # the FIN: end of stream
             time.sleep(0.05)  # the server's kernel answers those bytes with a RST
             after = state(c)
-            try:
-                c.send(GET)
-                next_send = "no error"
-            except OSError as e:
-                next_send = type(e).__name__
+            next_send = outcome(c.send, GET)
         with socket.create_connection(pool.address, timeout=1) as c:
             c.sendall(GET)  # a GET is idempotent: retrying it is safe
             retry = status(c)
@@ -84,12 +85,14 @@ def claims(r: Race) -> list[Claim]:
 def main() -> None:
     checked = check_timing(measure, claims)
     r = checked.result
+    def said(x: int | str) -> str:  # send()'s byte count, or the error it raised
+        return f"{x} bytes, no error" if isinstance(x, int) else x
+
     rows = [["1. GET on a new connection", r.first],
             [f"2. idle {2 * IDLE:.1f} s (server closes at {IDLE} s)", "-"],
-            ["3. send() the next GET", f"{r.states[0]}: " + (
-                f"{r.sent} bytes, no error" if isinstance(r.sent, int) else r.sent)],
+            ["3. send() the next GET", f"{r.states[0]}: {said(r.sent)}"],
             ["4. recv() its response", r.reply],
-            ["5. send() again", f"{r.states[1]}: {r.next_send}"],
+            ["5. send() again", f"{r.states[1]}: {said(r.next_send)}"],
             ["6. retry the GET on a new connection", r.retry]]
     print(table(["step", "result"], rows))
     print(f"requests the server answered on the first connection: {r.answered}")

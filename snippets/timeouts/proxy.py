@@ -3,6 +3,7 @@ retry, by the client or by the proxy, makes the backend do the work again."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,13 +41,11 @@ def backend(conn, pool: WorkerPool, log: list) -> str:
 def proxy(conn, pool: WorkerPool, upstream, timeout: float, tries: int) -> str:
     head = read_head(conn, deadline=1.0)
     for _ in range(tries):  # like nginx's proxy_next_upstream on "timeout"
-        with socket.create_connection(upstream, timeout=timeout) as up:
+        with (socket.create_connection(upstream, timeout=timeout) as up,
+              contextlib.suppress(TimeoutError)):  # a timeout: try again, or 504
             up.sendall(head)
-            try:
-                conn.sendall(up.recv(4096))  # relay the backend's answer
-                return "relayed"
-            except TimeoutError:
-                continue
+            conn.sendall(up.recv(4096))  # relay the backend's answer
+            return "relayed"
     conn.sendall(reply(504, "Gateway Timeout"))
     return "504"
 
