@@ -18,3 +18,15 @@ document.addEventListener("DOMContentLoaded", () => {
     if (code.scrollWidth > code.clientWidth) code.setAttribute("tabindex", "0");
   }
 });
+
+// Material draws a code annotation's marker as a link with only a number in it:
+// give each one a name a screen reader can say.
+function nameAnnotations(root) {
+  for (const link of root.querySelectorAll("a.md-annotation__index:not([aria-label])")) {
+    const number = link.textContent.trim() || link.dataset.mdAnnotationId || "";
+    link.setAttribute("aria-label", `note ${number} on this line`.replace("  ", " "));
+  }
+}
+new MutationObserver(() => nameAnnotations(document)).observe(document.documentElement,
+  {childList: true, subtree: true});
+document.addEventListener("DOMContentLoaded", () => nameAnnotations(document));
