@@ -17,6 +17,7 @@ failure says where it was stuck.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -122,6 +123,25 @@ def _raised(error: Exception, rel: Path, index: int, root: Path) -> str:
     return f"raised at {at}: {last[0].strip()}\n{tail}" if at else f"raised\n{tail}"
 
 
+def _note_unchecked(cell, claims: list[Claim]) -> None:
+    """Beside a cell's output whose findings could not be checked on this build: a
+    note saying so, as an extra output of that cell (its code is left as it is)."""
+    import nbformat
+
+    missing = [c for c in claims if c.held is None]
+    if not missing:
+        return
+    items = "".join(f"<li>{html.escape(c.statement)} ({html.escape(c.reason)})</li>"
+                    for c in missing)
+    text = "\n".join(f"not checked here: {c.statement} ({c.reason})" for c in missing)
+    cell.outputs.append(nbformat.v4.new_output("display_data", data={
+        "text/html": '<div class="admonition warning"><p class="admonition-title">'
+                     "Not checked on this build</p><p>What this output would show "
+                     "could not be measured on the machine that built this page:</p>"
+                     f"<ul>{items}</ul></div>",
+        "text/plain": text}))
+
+
 def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
                  fresh: bool = False) -> NotebookRun:
     """Execute `path` (or reuse its cached executed copy) and return that copy.
@@ -157,6 +177,7 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
                 if cell.cell_type != "code":
                     continue
                 failed = f"notebook failed: {rel}: {_where(index, cell)}"
+                before = len(read_claims(out) or [])
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
@@ -173,6 +194,7 @@ def run_notebook(root: Path, path: Path, cache_dir: Path, timeout: float,
                                                    for c in broken)) from None
                     raise SnippetFailure(
                         f"{failed} {_raised(error, rel, index, root)}") from None
+                _note_unchecked(cell, (read_claims(out) or [])[before:])
         claims = read_claims(out) or []
     run = {"seconds": time.perf_counter() - start, "measured_at": time.time()}
     unchecked = [c for c in claims if c.held is None]

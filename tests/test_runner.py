@@ -544,3 +544,25 @@ def test_shards_split_the_runs_and_their_caches_merged_run_nothing(tmp_path):
         return sorted((c["page"], c["id"], c["verdict"], repr(c["measured"]),
                        c["citations"]) for c in data)
     assert published(merged) == published(single)
+
+
+def test_a_notebook_cell_whose_finding_was_not_checked_carries_the_note(tmp_path):
+    import nbformat
+
+    project = make_project(tmp_path, {"index": "good"})
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A notebook"),
+                nbformat.v4.new_code_cell(
+                    "from snippets.report import check, equals, publish\n"
+                    "publish([check('strace', 'strace sees it', equals(1))"
+                    ".not_checked('strace is not installed')])")]
+    nbformat.write(nb, project / "docs" / "nb.ipynb")
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text().replace(
+        "      fresh: !ENV [SNIPPETS_FRESH, false]\n",
+        "      fresh: !ENV [SNIPPETS_FRESH, false]\n"
+        "  - mkdocs-jupyter:\n      include: ['*.ipynb']\n      allow_errors: false\n"))
+    result = build(project)
+    assert result.returncode == 0, result.stderr
+    page = (project / "site" / "nb" / "index.html").read_text()
+    assert "Not checked on this build" in page and "strace is not installed" in page
