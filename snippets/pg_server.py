@@ -182,9 +182,10 @@ class Server:
         return done
 
     def _copy_install(self) -> None:
-        """Copy the install where the server's user can run it, once per version."""
+        """Copy the install where the server's user can run it, once per binary:
+        named by the server binary's content, so every clone shares one copy."""
         home = self.bin.parent
-        key = hashlib.sha256(f"{home.resolve()} {version(self.major)}".encode())
+        key = hashlib.sha256((self.bin / "postgres").read_bytes())
         copy = servers.base() / f"install-{self.major}-{key.hexdigest()[:12]}"
         if not (copy / "bin" / "postgres").is_file():
             work = Path(tempfile.mkdtemp(prefix="install-new", dir=servers.base()))

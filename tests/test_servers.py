@@ -138,8 +138,9 @@ def test_a_demo_killed_like_a_timeout_leaves_nothing():
     assert not any(p.exists() for p in left)
 
 
-def test_a_copied_install_runs_where_the_clone_is_out_of_reach(monkeypatch):
-    """As root, an install under a folder `nobody` cannot enter is copied, once."""
+def test_a_copied_install_runs_where_the_clone_is_out_of_reach(monkeypatch, tmp_path):
+    """As root, an install under a folder `nobody` cannot enter is copied, once for
+    every clone that has the same binaries (not once per clone: 60 MB each)."""
     need_pg(18)
     if os.geteuid() != 0:
         pytest.skip("only root runs the server as another user")
@@ -149,6 +150,10 @@ def test_a_copied_install_runs_where_the_clone_is_out_of_reach(monkeypatch):
         assert pg.sql("SELECT 6 * 7") == ["42"]
     with pg_server.Server(18) as again:  # the copy is made once, not per server
         assert again.bin == pg.bin and again.sql("SELECT 1") == ["1"]
+    shutil.copytree(pg_server.INSTALLS / "pg18", tmp_path / "pg18", symlinks=True)
+    monkeypatch.setattr(pg_server, "INSTALLS", tmp_path)  # another clone's install
+    with pg_server.Server(18) as clone:
+        assert clone.bin == pg.bin and clone.sql("SELECT 2") == ["2"]
 
 
 def test_servers_run_as_nobody_for_root_and_as_the_caller_otherwise():
